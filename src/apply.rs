@@ -1,0 +1,185 @@
+//! Runs one migration file and records it.
+//!
+//! - Transactional (the default): `BEGIN; <file>; INSERT history; COMMIT` in one round trip,
+//!   so the file and its history row commit together or not at all.
+//! - The file manages its own transaction (top-level BEGIN/COMMIT): sent as written, then recorded.
+//! - No transaction (a statement PostgreSQL refuses in a transaction block, or
+//!   `-- pgboot:no-transaction`): statement by statement; a failure is recorded as failed.
+
+use std::time::Instant;
+
+use tokio_postgres::SimpleQueryMessage;
+
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::history::{self, TableName};
+use crate::report;
+use crate::shutdown::Shutdown;
+use crate::source::Migration;
+use crate::sql::{self, Analysis, NoTxReason};
+
+/// How a file will run. Shared by `migrate` and everything that describes a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Transaction,
+    OwnTransaction,
+    NoTransaction(NoTxReason),
+}
+
+impl Mode {
+    pub fn of(a: &Analysis) -> Mode {
+        match (&a.no_transaction, a.manages_transaction) {
+            (Some(r), _) => Mode::NoTransaction(r.clone()),
+            (None, true) => Mode::OwnTransaction,
+            (None, false) => Mode::Transaction,
+        }
+    }
+
+    pub fn transactional(&self) -> bool {
+        !matches!(self, Mode::NoTransaction(_))
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Mode::Transaction => "in a transaction".into(),
+            Mode::OwnTransaction => "as written (the file has its own BEGIN/COMMIT)".into(),
+            Mode::NoTransaction(NoTxReason::Directive) => {
+                "statement by statement, outside a transaction (-- pgboot:no-transaction)".into()
+            }
+            Mode::NoTransaction(NoTxReason::Statement { what, line, .. }) => format!(
+                "statement by statement, outside a transaction: line {line} has {what}, which PostgreSQL refuses in a transaction block"
+            ),
+        }
+    }
+}
+
+/// A file ready to run: its text checked by the lexer before anything is sent.
+pub struct Prepared<'a> {
+    pub migration: &'a Migration,
+    pub analysis: Analysis,
+    pub mode: Mode,
+}
+
+/// Lexes a file; an unterminated string or comment is an error naming file:line:column.
+pub fn prepare(m: &Migration) -> Result<Prepared<'_>> {
+    let analysis = sql::analyze(&m.sql);
+    if let Some(e) = analysis.errors.first() {
+        return Err(Error::Source(format!(
+            "{}:{}:{}: {}; nothing was applied",
+            m.path.display(),
+            e.line,
+            e.column,
+            e.message
+        )));
+    }
+    let mode = Mode::of(&analysis);
+    Ok(Prepared { migration: m, analysis, mode })
+}
+
+const TX_PREFIX: &str = "BEGIN;\n";
+
+/// Logs the seed convention's closing `SELECT '…' AS status` rows.
+fn log_status_rows(name: &str, msgs: &[SimpleQueryMessage]) {
+    for m in msgs {
+        if let SimpleQueryMessage::Row(r) = m {
+            if r.columns().len() == 1 && r.columns()[0].name() == "status" {
+                if let Some(v) = r.get(0) {
+                    tracing::info!(migration = %name, status = v, "status: {v}");
+                }
+            }
+        }
+    }
+}
+
+/// Applies one file. Returns its duration in milliseconds.
+pub async fn apply(db: &Db, table: &TableName, p: &Prepared<'_>, shutdown: &Shutdown) -> Result<f64> {
+    let m = p.migration;
+    let file = m.path.display().to_string();
+    db.set_context(Some(&m.name));
+    let started = Instant::now();
+    let result = match &p.mode {
+        Mode::Transaction => {
+            let batch = format!(
+                "{TX_PREFIX}{}\n;\n{};\nCOMMIT;",
+                m.sql,
+                history::insert_sql(table, m, true, true, None)
+            );
+            match db.client.simple_query(&batch).await {
+                Ok(msgs) => {
+                    log_status_rows(&m.name, &msgs);
+                    Ok(())
+                }
+                Err(e) => {
+                    let _ = db.client.batch_execute("ROLLBACK").await;
+                    Err(fail(&file, m, &e, TX_PREFIX.len(), None, "the file was rolled back: none of its changes were kept", shutdown))
+                }
+            }
+        }
+        Mode::OwnTransaction => match db.client.simple_query(&m.sql).await {
+            Ok(msgs) => {
+                log_status_rows(&m.name, &msgs);
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                history::record(db, table, m, true, true, ms).await
+            }
+            Err(e) => {
+                let _ = db.client.batch_execute("ROLLBACK").await;
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                let _ = history::record(db, table, m, true, false, ms).await;
+                Err(fail(&file, m, &e, 0, None, "the file manages its own transaction: its open transaction was rolled back, but statements committed before it are kept; recorded as failed", shutdown))
+            }
+        },
+        Mode::NoTransaction(reason) => {
+            if let NoTxReason::Statement { what, line, .. } = reason {
+                tracing::warn!(migration = %m.name, line, "runs outside a transaction, statement by statement: line {line} has {what}");
+            } else {
+                tracing::warn!(migration = %m.name, "runs outside a transaction, statement by statement (-- pgboot:no-transaction)");
+            }
+            let mut outcome = Ok(());
+            for piece in p.analysis.pieces.iter().filter(|p| !p.is_empty()) {
+                match db.client.simple_query(piece.text(&m.sql)).await {
+                    Ok(msgs) => log_status_rows(&m.name, &msgs),
+                    Err(e) => {
+                        let ms = started.elapsed().as_secs_f64() * 1000.0;
+                        let _ = history::record(db, table, m, false, false, ms).await;
+                        // The server's position is relative to the statement sent.
+                        let offset = m.sql[..piece.range.start].chars().count();
+                        let mut f = fail(&file, m, &e, 0, Some(piece.line), "the file ran outside a transaction: statements before this one were kept; recorded as failed (see `pgboot status`)", shutdown);
+                        if let Error::Migration(mf) = &mut f {
+                            relocate(mf, &e, offset, &m.sql);
+                        }
+                        outcome = Err(f);
+                        break;
+                    }
+                }
+            }
+            match outcome {
+                Ok(()) => {
+                    let ms = started.elapsed().as_secs_f64() * 1000.0;
+                    history::record(db, table, m, false, true, ms).await
+                }
+                Err(e) => Err(e),
+            }
+        }
+    };
+    db.set_context(None);
+    result.map(|()| started.elapsed().as_secs_f64() * 1000.0)
+}
+
+/// Re-computes the position for a statement sent on its own.
+fn relocate(mf: &mut report::MigrationFailure, e: &tokio_postgres::Error, offset_chars: usize, src: &str) {
+    if let Some(tokio_postgres::error::ErrorPosition::Original(p)) = e.as_db_error().and_then(|d| d.position()) {
+        let (l, c) = sql::line_col_of_char_pos(src, offset_chars + *p as usize);
+        mf.line = Some(l);
+        mf.column = Some(c);
+    }
+}
+
+fn fail(file: &str, m: &Migration, e: &tokio_postgres::Error, offset_chars: usize, fallback_line: Option<usize>, outcome: &str, shutdown: &Shutdown) -> Error {
+    if let Some(sig) = shutdown.signalled() {
+        return Error::Interrupted(sig);
+    }
+    if e.as_db_error().is_none() {
+        return Error::db(format!("applying {file}"), e);
+    }
+    Error::Migration(Box::new(report::failure(file, &m.sql, e, offset_chars, fallback_line, outcome)))
+}

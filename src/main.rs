@@ -1,0 +1,30 @@
+//! pgboot: bootstraps PostgreSQL schemas. See README.md.
+
+mod app;
+mod apply;
+mod cli;
+mod config;
+mod db;
+mod error;
+mod history;
+mod lock;
+mod logging;
+mod plan;
+mod report;
+mod shutdown;
+mod source;
+mod sql;
+mod tls;
+mod wait;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match app::run() {
+        Ok(code) => code,
+        Err(e) => {
+            report::print_error(&e, logging::is_json());
+            e.into()
+        }
+    }
+}

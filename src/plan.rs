@@ -1,0 +1,263 @@
+//! Pure: applied history × files found → what is pending, or why nothing may run.
+
+use crate::source::Migration;
+
+/// One row of the history table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub version: i64,
+    pub name: String,
+    pub checksum: String,
+    pub success: bool,
+    pub transactional: bool,
+    pub applied_at: String,
+    pub execution_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// An applied file's text changed since it ran.
+    Drifted {
+        name: String,
+        recorded: String,
+        actual: String,
+    },
+    /// An applied file is gone from the directory.
+    Missing { name: String },
+    /// A non-transactional migration failed part-way: a human must look.
+    Failed { name: String },
+}
+
+impl Problem {
+    pub fn name(&self) -> &str {
+        match self {
+            Problem::Drifted { name, .. } | Problem::Missing { name } | Problem::Failed { name } => {
+                name
+            }
+        }
+    }
+
+    /// What happened and what to do, in one sentence.
+    pub fn describe(&self) -> String {
+        match self {
+            Problem::Drifted { name, recorded, actual } => format!(
+                "{name}: the file changed after it was applied (recorded {recorded}, now {actual}); \
+                 restore the original text and put the change in a new migration"
+            ),
+            Problem::Missing { name } => format!(
+                "{name}: applied, but the file is no longer in the migrations directory; restore it \
+                 (migrations are never deleted once applied)"
+            ),
+            Problem::Failed { name } => format!(
+                "{name}: a previous run failed part-way outside a transaction; check what it left \
+                 behind, fix the database or the file, then delete its failed row from the history table"
+            ),
+        }
+    }
+}
+
+pub fn describe_problems(problems: &[Problem]) -> String {
+    let mut s = format!(
+        "the history and the migration files disagree ({} problem{}); nothing was applied:",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for p in problems {
+        s.push_str("\n  - ");
+        s.push_str(&p.describe());
+    }
+    s
+}
+
+#[derive(Debug, Default)]
+pub struct Plan<'a> {
+    pub pending: Vec<&'a Migration>,
+    /// Pending files older than the newest applied one: applied anyway, with a warning.
+    pub out_of_order: Vec<&'a str>,
+    pub up_to_date: usize,
+    pub problems: Vec<Problem>,
+}
+
+/// Compares the history with the files. Pure; `migrations` must be in run order.
+pub fn plan<'a>(applied: &[Applied], migrations: &'a [Migration]) -> Plan<'a> {
+    let mut out = Plan::default();
+    let newest = applied.iter().filter(|a| a.success).map(|a| a.version).max();
+    for a in applied {
+        match migrations.iter().find(|m| m.name == a.name) {
+            None => out.problems.push(Problem::Missing { name: a.name.clone() }),
+            Some(_) if !a.success => out.problems.push(Problem::Failed { name: a.name.clone() }),
+            Some(m) if m.checksum != a.checksum => out.problems.push(Problem::Drifted {
+                name: a.name.clone(),
+                recorded: a.checksum.clone(),
+                actual: m.checksum.clone(),
+            }),
+            Some(_) => out.up_to_date += 1,
+        }
+    }
+    for m in migrations {
+        if applied.iter().any(|a| a.name == m.name) {
+            continue;
+        }
+        if newest.is_some_and(|n| m.version < n) {
+            out.out_of_order.push(&m.name);
+        }
+        out.pending.push(m);
+    }
+    out
+}
+
+/// The state of one migration, for `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Applied,
+    Pending,
+    Drifted,
+    Missing,
+    Failed,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Applied => "applied",
+            State::Pending => "pending",
+            State::Drifted => "drifted",
+            State::Missing => "missing",
+            State::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StatusRow {
+    pub version: i64,
+    pub name: String,
+    pub state: State,
+    pub checksum: String,
+    pub applied_at: Option<String>,
+    pub execution_ms: Option<f64>,
+}
+
+/// Every migration known to the files or the history, in run order. Pure.
+pub fn status(applied: &[Applied], migrations: &[Migration]) -> Vec<StatusRow> {
+    let mut rows: Vec<StatusRow> = migrations
+        .iter()
+        .map(|m| {
+            let a = applied.iter().find(|a| a.name == m.name);
+            let state = match a {
+                None => State::Pending,
+                Some(a) if !a.success => State::Failed,
+                Some(a) if a.checksum != m.checksum => State::Drifted,
+                Some(_) => State::Applied,
+            };
+            StatusRow {
+                version: m.version,
+                name: m.name.clone(),
+                state,
+                checksum: m.checksum.clone(),
+                applied_at: a.map(|a| a.applied_at.clone()),
+                execution_ms: a.map(|a| a.execution_ms),
+            }
+        })
+        .collect();
+    for a in applied {
+        if !migrations.iter().any(|m| m.name == a.name) {
+            rows.push(StatusRow {
+                version: a.version,
+                name: a.name.clone(),
+                state: State::Missing,
+                checksum: a.checksum.clone(),
+                applied_at: Some(a.applied_at.clone()),
+                execution_ms: Some(a.execution_ms),
+            });
+        }
+    }
+    rows.sort_by(|x, y| (x.version, &x.name).cmp(&(y.version, &y.name)));
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{checksum, Migration};
+    use std::path::PathBuf;
+
+    fn m(version: i64, name: &str, sql: &str) -> Migration {
+        Migration {
+            version,
+            name: name.into(),
+            path: PathBuf::from(format!("{name}.sql")),
+            sql: sql.into(),
+            checksum: checksum(sql),
+        }
+    }
+
+    fn a(mig: &Migration) -> Applied {
+        Applied {
+            version: mig.version,
+            name: mig.name.clone(),
+            checksum: mig.checksum.clone(),
+            success: true,
+            transactional: true,
+            applied_at: "2026-01-01T00:00:00Z".into(),
+            execution_ms: 1.0,
+        }
+    }
+
+    #[test]
+    fn fresh_database_runs_everything() {
+        let ms = [m(1, "001_a", "x"), m(2, "002_b", "y")];
+        let p = plan(&[], &ms);
+        assert_eq!(p.pending.len(), 2);
+        assert!(p.problems.is_empty() && p.out_of_order.is_empty());
+    }
+
+    #[test]
+    fn up_to_date_runs_nothing() {
+        let ms = [m(1, "001_a", "x"), m(2, "002_b", "y")];
+        let applied: Vec<_> = ms.iter().map(a).collect();
+        let p = plan(&applied, &ms);
+        assert!(p.pending.is_empty());
+        assert_eq!(p.up_to_date, 2);
+    }
+
+    #[test]
+    fn drift_missing_and_failed_are_problems() {
+        let ms = [m(1, "001_a", "x"), m(2, "002_b", "changed"), m(3, "003_c", "z")];
+        let mut applied: Vec<_> = ms.iter().map(a).collect();
+        applied[1].checksum = checksum("original");
+        applied[2].success = false;
+        applied.push(Applied { name: "004_gone".into(), version: 4, ..a(&ms[0]) });
+        let p = plan(&applied, &ms);
+        assert_eq!(p.problems.len(), 3, "{:?}", p.problems);
+        assert!(matches!(&p.problems[0], Problem::Drifted { name, .. } if name == "002_b"));
+        assert_eq!(p.problems[1], Problem::Failed { name: "003_c".into() });
+        assert_eq!(p.problems[2], Problem::Missing { name: "004_gone".into() });
+        let text = describe_problems(&p.problems);
+        assert!(text.contains("002_b") && text.contains("new migration") && text.contains("004_gone"));
+    }
+
+    #[test]
+    fn late_file_is_pending_and_flagged() {
+        let ms = [m(1, "001_a", "x"), m(2, "002_late", "y"), m(3, "003_c", "z")];
+        let applied = [a(&ms[0]), a(&ms[2])];
+        let p = plan(&applied, &ms);
+        assert_eq!(p.pending.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["002_late"]);
+        assert_eq!(p.out_of_order, ["002_late"]);
+    }
+
+    #[test]
+    fn status_lists_every_state() {
+        let ms = [m(1, "001_a", "x"), m(2, "002_b", "y"), m(3, "003_c", "z"), m(5, "005_e", "e")];
+        let mut applied: Vec<_> = ms[..3].iter().map(a).collect();
+        applied[1].checksum = checksum("old");
+        applied[2].success = false;
+        applied.push(Applied { name: "004_gone".into(), version: 4, ..a(&ms[0]) });
+        let rows = status(&applied, &ms);
+        let states: Vec<_> = rows.iter().map(|r| (r.name.as_str(), r.state.as_str())).collect();
+        assert_eq!(
+            states,
+            [("001_a", "applied"), ("002_b", "drifted"), ("003_c", "failed"), ("004_gone", "missing"), ("005_e", "pending")]
+        );
+    }
+}
