@@ -1,0 +1,26 @@
+-- Row counts per tenant for every tenant-scoped table (same definition as
+-- tenant_catalog_check.sql), as one SELECT: "<table> <tenant_id>=<rows>,...".
+-- Tables without rows show "<table> -". Run as a role that bypasses RLS
+-- (superuser / table owner without FORCE would not be enough here: use a
+-- superuser) to see the real contents. Used to check that fixtures covered
+-- every table for both tenants and that the isolation checks changed nothing.
+WITH tenant_tables AS (
+  SELECT format('%I.%I', n.nspname, c.relname) AS qname
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+   WHERE c.relkind IN ('r', 'p')
+     AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'pgboot')
+     AND n.nspname !~ '^pg_(toast_)?temp_'
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                      WHERE d.classid = 'pg_catalog.pg_class'::regclass
+                        AND d.objid = c.oid AND d.deptype = 'e')
+)
+SELECT t.qname || ' ' || coalesce(
+         (xpath('/row/s/text()',
+                query_to_xml(format('SELECT string_agg(tenant_id::text || ''='' || n, '','' ORDER BY tenant_id) AS s
+                                       FROM (SELECT tenant_id, count(*) AS n FROM %s GROUP BY tenant_id) x', t.qname),
+                             false, true, '')))[1]::text,
+         '-') AS line
+  FROM tenant_tables t
+ ORDER BY t.qname COLLATE "C";
