@@ -31,7 +31,9 @@ pub fn run() -> Result<ExitCode> {
         Ok(v) => v,
         Err(e) => {
             // Logging is not set up yet: honour an explicit JSON request for this one error.
-            let fmt = overrides.log_format.or_else(|| std::env::var("PGBOOT_LOG_FORMAT").ok()?.parse().ok());
+            let fmt = overrides
+                .log_format
+                .or_else(|| std::env::var("PGBOOT_LOG_FORMAT").ok()?.parse().ok());
             logging::init(fmt.unwrap_or_default());
             return Err(e);
         }
@@ -47,7 +49,8 @@ pub fn run() -> Result<ExitCode> {
         .build()
         .map_err(|e| Error::Config(format!("cannot start the runtime: {e}")))?;
     rt.block_on(async move {
-        let shutdown = Shutdown::install().map_err(|e| Error::Config(format!("cannot install signal handlers: {e}")))?;
+        let shutdown = Shutdown::install()
+            .map_err(|e| Error::Config(format!("cannot install signal handlers: {e}")))?;
         let work = std::pin::pin!(dispatch(command, &settings, &shutdown, started));
         let mut work = work;
         tokio::select! {
@@ -60,7 +63,12 @@ pub fn run() -> Result<ExitCode> {
     })
 }
 
-async fn dispatch(command: Command, s: &Settings, shutdown: &Shutdown, started: Instant) -> Result<ExitCode> {
+async fn dispatch(
+    command: Command,
+    s: &Settings,
+    shutdown: &Shutdown,
+    started: Instant,
+) -> Result<ExitCode> {
     match command {
         Command::Migrate => migrate(s, shutdown, started).await,
         Command::Wait => {
@@ -99,7 +107,10 @@ fn session_target(s: &Settings, target: &Target) -> Target {
         opts.push(format!("-c lock_timeout={}", d.0.as_millis()));
     }
     if !opts.is_empty() {
-        let existing = t.pg.get_options().map(|o| format!("{o} ")).unwrap_or_default();
+        let existing =
+            t.pg.get_options()
+                .map(|o| format!("{o} "))
+                .unwrap_or_default();
         t.pg.options(format!("{existing}{}", opts.join(" ")));
     }
     t
@@ -109,12 +120,24 @@ async fn migrate(s: &Settings, shutdown: &Shutdown, started: Instant) -> Result<
     let table = TableName::parse(&s.history_table)?;
     let found = discover(s)?;
     let (target, tls) = connection(s)?;
-    let db = wait::connect(&session_target(s, &target), &tls, s.wait_timeout.0, shutdown).await?;
+    let db = wait::connect(
+        &session_target(s, &target),
+        &tls,
+        s.wait_timeout.0,
+        shutdown,
+    )
+    .await?;
     shutdown.set_cancel(Some(db.canceller()));
     let lock_db = Db::connect(&target, &tls)
         .await
         .map_err(|e| Error::db("opening the lock connection", &e))?;
-    let lock = lock::acquire(lock_db, &s.history_table, s.lock_timeout.map(|d| d.0), shutdown).await?;
+    let lock = lock::acquire(
+        lock_db,
+        &s.history_table,
+        s.lock_timeout.map(|d| d.0),
+        shutdown,
+    )
+    .await?;
     let result = migrate_locked(&db, &table, &found, shutdown).await;
     let released = lock.release().await;
     shutdown.set_cancel(None);
@@ -130,7 +153,12 @@ async fn migrate(s: &Settings, shutdown: &Shutdown, started: Instant) -> Result<
     Ok(ExitCode::SUCCESS)
 }
 
-async fn migrate_locked(db: &Db, table: &TableName, found: &Discovery, shutdown: &Shutdown) -> Result<(usize, usize)> {
+async fn migrate_locked(
+    db: &Db,
+    table: &TableName,
+    found: &Discovery,
+    shutdown: &Shutdown,
+) -> Result<(usize, usize)> {
     let applied = history::ensure_and_load(db, table).await?;
     let plan = plan::plan(&applied, &found.migrations);
     if !plan.problems.is_empty() {
@@ -140,7 +168,11 @@ async fn migrate_locked(db: &Db, table: &TableName, found: &Discovery, shutdown:
         tracing::warn!(migration = %name, "pending, but older than the newest applied migration; applying it anyway");
     }
     // Lex every pending file before running any: a broken file stops the run before it starts.
-    let prepared = plan.pending.iter().map(|m| apply::prepare(m)).collect::<Result<Vec<_>>>()?;
+    let prepared = plan
+        .pending
+        .iter()
+        .map(|m| apply::prepare(m))
+        .collect::<Result<Vec<_>>>()?;
     for p in &prepared {
         if p.mode == apply::Mode::OwnTransaction {
             tracing::info!(migration = %p.migration.name, "runs {}", p.mode.describe());
@@ -160,7 +192,10 @@ async fn migrate_locked(db: &Db, table: &TableName, found: &Discovery, shutdown:
     Ok((prepared.len(), plan.up_to_date))
 }
 
-async fn read_history(s: &Settings, shutdown: &Shutdown) -> Result<(Discovery, Vec<plan::Applied>)> {
+async fn read_history(
+    s: &Settings,
+    shutdown: &Shutdown,
+) -> Result<(Discovery, Vec<plan::Applied>)> {
     let table = TableName::parse(&s.history_table)?;
     let found = discover(s)?;
     let (target, tls) = connection(s)?;
@@ -188,7 +223,10 @@ async fn status(s: &Settings, shutdown: &Shutdown, json: bool) -> Result<ExitCod
             .collect();
         println!("{}", serde_json::Value::Array(arr));
     } else {
-        println!("{:<16} {:<40} {:<8} {:<25} {:>10}", "VERSION", "NAME", "STATE", "APPLIED_AT", "MS");
+        println!(
+            "{:<16} {:<40} {:<8} {:<25} {:>10}",
+            "VERSION", "NAME", "STATE", "APPLIED_AT", "MS"
+        );
         for r in &rows {
             println!(
                 "{:<16} {:<40} {:<8} {:<25} {:>10}",
@@ -196,7 +234,9 @@ async fn status(s: &Settings, shutdown: &Shutdown, json: bool) -> Result<ExitCod
                 r.name,
                 r.state.as_str(),
                 r.applied_at.as_deref().unwrap_or("-"),
-                r.execution_ms.map(|m| format!("{m:.1}")).unwrap_or_else(|| "-".into())
+                r.execution_ms
+                    .map(|m| format!("{m:.1}"))
+                    .unwrap_or_else(|| "-".into())
             );
         }
     }
@@ -212,7 +252,13 @@ async fn validate(s: &Settings, shutdown: &Shutdown) -> Result<ExitCode> {
     for m in &plan.pending {
         apply::prepare(m)?;
     }
-    tracing::info!(up_to_date = plan.up_to_date, pending = plan.pending.len(), "history and files agree: {} applied, {} pending", plan.up_to_date, plan.pending.len());
+    tracing::info!(
+        up_to_date = plan.up_to_date,
+        pending = plan.pending.len(),
+        "history and files agree: {} applied, {} pending",
+        plan.up_to_date,
+        plan.pending.len()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -227,17 +273,31 @@ fn print_config(s: &Settings, fig: &figment::Figment, json: bool) -> Result<()> 
             None => "unset".into(),
         }
     };
-    let target = s.connection().map(|t| t.to_string()).unwrap_or_else(|e| format!("invalid: {e}"));
+    let target = s
+        .connection()
+        .map(|t| t.to_string())
+        .unwrap_or_else(|e| format!("invalid: {e}"));
     if json {
         let mut map = serde_json::Map::new();
         for (k, v) in &entries {
-            map.insert((*k).into(), serde_json::json!({ "value": v, "source": source(k) }));
+            map.insert(
+                (*k).into(),
+                serde_json::json!({ "value": v, "source": source(k) }),
+            );
         }
-        map.insert("target".into(), serde_json::json!({ "value": target, "source": "derived" }));
+        map.insert(
+            "target".into(),
+            serde_json::json!({ "value": target, "source": "derived" }),
+        );
         println!("{}", serde_json::Value::Object(map));
     } else {
         for (k, v) in &entries {
-            println!("{:<22} {:<50} ({})", k, v.as_deref().unwrap_or("-"), source(k));
+            println!(
+                "{:<22} {:<50} ({})",
+                k,
+                v.as_deref().unwrap_or("-"),
+                source(k)
+            );
         }
         println!("{:<22} {target}", "target");
     }

@@ -73,7 +73,11 @@ pub fn prepare(m: &Migration) -> Result<Prepared<'_>> {
         )));
     }
     let mode = Mode::of(&analysis);
-    Ok(Prepared { migration: m, analysis, mode })
+    Ok(Prepared {
+        migration: m,
+        analysis,
+        mode,
+    })
 }
 
 const TX_PREFIX: &str = "BEGIN;\n";
@@ -92,7 +96,12 @@ fn log_status_rows(name: &str, msgs: &[SimpleQueryMessage]) {
 }
 
 /// Applies one file. Returns its duration in milliseconds.
-pub async fn apply(db: &Db, table: &TableName, p: &Prepared<'_>, shutdown: &Shutdown) -> Result<f64> {
+pub async fn apply(
+    db: &Db,
+    table: &TableName,
+    p: &Prepared<'_>,
+    shutdown: &Shutdown,
+) -> Result<f64> {
     let m = p.migration;
     let file = m.path.display().to_string();
     db.set_context(Some(&m.name));
@@ -110,8 +119,16 @@ pub async fn apply(db: &Db, table: &TableName, p: &Prepared<'_>, shutdown: &Shut
                     Ok(())
                 }
                 Err(e) => {
-                    let _ = db.client.batch_execute("ROLLBACK").await;
-                    Err(fail(&file, m, &e, TX_PREFIX.len(), None, "the file was rolled back: none of its changes were kept", shutdown))
+                    rollback(db).await;
+                    Err(fail(
+                        &file,
+                        m,
+                        &e,
+                        TX_PREFIX.len(),
+                        None,
+                        "the file was rolled back: none of its changes were kept",
+                        shutdown,
+                    ))
                 }
             }
         }
@@ -122,7 +139,7 @@ pub async fn apply(db: &Db, table: &TableName, p: &Prepared<'_>, shutdown: &Shut
                 history::record(db, table, m, true, true, ms).await
             }
             Err(e) => {
-                let _ = db.client.batch_execute("ROLLBACK").await;
+                rollback(db).await;
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
                 let _ = history::record(db, table, m, true, false, ms).await;
                 Err(fail(&file, m, &e, 0, None, "the file manages its own transaction: its open transaction was rolled back, but statements committed before it are kept; recorded as failed", shutdown))
@@ -165,21 +182,50 @@ pub async fn apply(db: &Db, table: &TableName, p: &Prepared<'_>, shutdown: &Shut
     result.map(|()| started.elapsed().as_secs_f64() * 1000.0)
 }
 
+/// Ends a failed transaction, if one is open. Its "no transaction in progress" warning (a
+/// syntax error fails the whole batch before BEGIN runs) is not the migration's, so it is not logged.
+async fn rollback(db: &Db) {
+    db.set_context(None);
+    let _ = db.client.batch_execute("ROLLBACK").await;
+}
+
 /// Re-computes the position for a statement sent on its own.
-fn relocate(mf: &mut report::MigrationFailure, e: &tokio_postgres::Error, offset_chars: usize, src: &str) {
-    if let Some(tokio_postgres::error::ErrorPosition::Original(p)) = e.as_db_error().and_then(|d| d.position()) {
+fn relocate(
+    mf: &mut report::MigrationFailure,
+    e: &tokio_postgres::Error,
+    offset_chars: usize,
+    src: &str,
+) {
+    if let Some(tokio_postgres::error::ErrorPosition::Original(p)) =
+        e.as_db_error().and_then(|d| d.position())
+    {
         let (l, c) = sql::line_col_of_char_pos(src, offset_chars + *p as usize);
         mf.line = Some(l);
         mf.column = Some(c);
     }
 }
 
-fn fail(file: &str, m: &Migration, e: &tokio_postgres::Error, offset_chars: usize, fallback_line: Option<usize>, outcome: &str, shutdown: &Shutdown) -> Error {
+fn fail(
+    file: &str,
+    m: &Migration,
+    e: &tokio_postgres::Error,
+    offset_chars: usize,
+    fallback_line: Option<usize>,
+    outcome: &str,
+    shutdown: &Shutdown,
+) -> Error {
     if let Some(sig) = shutdown.signalled() {
         return Error::Interrupted(sig);
     }
     if e.as_db_error().is_none() {
         return Error::db(format!("applying {file}"), e);
     }
-    Error::Migration(Box::new(report::failure(file, &m.sql, e, offset_chars, fallback_line, outcome)))
+    Error::Migration(Box::new(report::failure(
+        file,
+        &m.sql,
+        e,
+        offset_chars,
+        fallback_line,
+        outcome,
+    )))
 }

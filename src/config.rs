@@ -158,7 +158,9 @@ impl FromStr for LogFormat {
             "auto" => Ok(LogFormat::Auto),
             "text" => Ok(LogFormat::Text),
             "json" => Ok(LogFormat::Json),
-            other => Err(format!("invalid log format {other:?}; use text, json or auto")),
+            other => Err(format!(
+                "invalid log format {other:?}; use text, json or auto"
+            )),
         }
     }
 }
@@ -331,11 +333,7 @@ const FOREIGN_ENV: &[(&str, &str)] = &[
 const PGBOOT_NON_SETTINGS: &[&str] = &["PGBOOT_CONFIG", "PGBOOT_LOG"];
 
 /// Reads one variable, or its `_FILE` twin, into a provider.
-fn env_var(
-    env: &BTreeMap<String, String>,
-    name: &str,
-    key: &'static str,
-) -> Result<Option<Var>> {
+fn env_var(env: &BTreeMap<String, String>, name: &str, key: &'static str) -> Result<Option<Var>> {
     let file_name = format!("{name}_FILE");
     let secret = SECRET_KEYS.contains(&key);
     match (env.get(name), env.get(&file_name).filter(|_| secret)) {
@@ -430,13 +428,21 @@ pub fn figment(
         }
         let lower = rest.to_ascii_lowercase();
         let base = lower.strip_suffix("_file").unwrap_or(&lower);
-        let Some(key) = KEYS.iter().find(|k| **k == lower || (**k == base && SECRET_KEYS.contains(k))) else {
+        let Some(key) = KEYS
+            .iter()
+            .find(|k| **k == lower || (**k == base && SECRET_KEYS.contains(k)))
+        else {
             return Err(Error::Config(format!(
                 "unknown setting in environment variable {name}; known PGBOOT_ settings: {}",
-                KEYS.iter().map(|k| k.to_ascii_uppercase()).collect::<Vec<_>>().join(", ")
+                KEYS.iter()
+                    .map(|k| k.to_ascii_uppercase())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         };
-        if lower.ends_with("_file") && env.contains_key(&format!("PGBOOT_{}", base.to_ascii_uppercase())) {
+        if lower.ends_with("_file")
+            && env.contains_key(&format!("PGBOOT_{}", base.to_ascii_uppercase()))
+        {
             continue; // reported by env_var as "both set"
         }
         let plain = format!("PGBOOT_{}", key.to_ascii_uppercase());
@@ -458,11 +464,7 @@ pub fn extract(fig: &Figment) -> Result<Settings> {
             .into_iter()
             .map(|e| {
                 let key = e.path.join(".");
-                let from = e
-                    .metadata
-                    .as_ref()
-                    .map(|m| describe_source(m))
-                    .unwrap_or_default();
+                let from = e.metadata.as_ref().map(describe_source).unwrap_or_default();
                 let what = match &e.kind {
                     figment::error::Kind::UnknownField(f, _) => {
                         format!("unknown setting {f:?}; known settings: {}", KEYS.join(", "))
@@ -598,7 +600,11 @@ impl Settings {
             pg.application_name(&name);
         }
         if pg.get_connect_timeout().is_none() {
-            pg.connect_timeout(self.connect_timeout.map(|d| d.0).unwrap_or(Duration::from_secs(5)));
+            pg.connect_timeout(
+                self.connect_timeout
+                    .map(|d| d.0)
+                    .unwrap_or(Duration::from_secs(5)),
+            );
         }
         let sslmode = sslmode.unwrap_or_default();
         pg.ssl_mode(match sslmode {
@@ -776,7 +782,11 @@ mod tests {
             .collect()
     }
 
-    fn load_with(file: Option<&Path>, e: &[(&str, &str)], cli: Overrides) -> Result<(Settings, Figment)> {
+    fn load_with(
+        file: Option<&Path>,
+        e: &[(&str, &str)],
+        cli: Overrides,
+    ) -> Result<(Settings, Figment)> {
         let cf = match file {
             Some(p) => ConfigFile::new(Some(p.to_owned())),
             None => ConfigFile {
@@ -789,7 +799,9 @@ mod tests {
     }
 
     fn source(fig: &Figment, key: &str) -> String {
-        fig.find_metadata(key).map(|m| m.name.to_string()).unwrap_or_default()
+        fig.find_metadata(key)
+            .map(|m| m.name.to_string())
+            .unwrap_or_default()
     }
 
     #[test]
@@ -806,18 +818,28 @@ mod tests {
     fn file_then_env_then_flag() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pgboot.toml");
-        std::fs::write(&path, "migrations = \"from-file\"\nwait_timeout = \"10s\"\nlock_timeout = 7\nport = 6000\n").unwrap();
+        std::fs::write(
+            &path,
+            "migrations = \"from-file\"\nwait_timeout = \"10s\"\nlock_timeout = 7\nport = 6000\n",
+        )
+        .unwrap();
 
         let (s, _) = load_with(Some(&path), &[], Overrides::default()).unwrap();
         assert_eq!(s.migrations, PathBuf::from("from-file"));
         assert_eq!(s.lock_timeout, Some(Dur(Duration::from_secs(7))));
         assert_eq!(s.port, Some(6000));
 
-        let e = [("PGBOOT_MIGRATIONS", "from-env"), ("PGBOOT_WAIT_TIMEOUT", "500ms")];
+        let e = [
+            ("PGBOOT_MIGRATIONS", "from-env"),
+            ("PGBOOT_WAIT_TIMEOUT", "500ms"),
+        ];
         let (s, fig) = load_with(Some(&path), &e, Overrides::default()).unwrap();
         assert_eq!(s.migrations, PathBuf::from("from-env"));
         assert_eq!(s.wait_timeout, Dur(Duration::from_millis(500)));
-        assert_eq!(source(&fig, "migrations"), "environment variable PGBOOT_MIGRATIONS");
+        assert_eq!(
+            source(&fig, "migrations"),
+            "environment variable PGBOOT_MIGRATIONS"
+        );
         assert_eq!(s.port, Some(6000), "untouched keys keep the file's value");
 
         let cli = Overrides {
@@ -842,7 +864,10 @@ mod tests {
         assert_eq!(s.dbname.as_deref(), Some("imagedb"));
         assert_eq!(source(&fig, "dbname"), "environment variable POSTGRES_DB");
 
-        let e = [("DATABASE_URL", "postgres://a@h/db1"), ("PGBOOT_DATABASE_URL", "postgres://b@h/db2")];
+        let e = [
+            ("DATABASE_URL", "postgres://a@h/db1"),
+            ("PGBOOT_DATABASE_URL", "postgres://b@h/db2"),
+        ];
         let (s, _) = load_with(None, &e, Overrides::default()).unwrap();
         assert_eq!(s.database_url.as_deref(), Some("postgres://b@h/db2"));
     }
@@ -853,33 +878,83 @@ mod tests {
         let pw = dir.path().join("pw");
         std::fs::write(&pw, "s3cret-from-file\n").unwrap();
         let pwp = pw.to_str().unwrap();
-        let (s, fig) = load_with(None, &[("POSTGRES_PASSWORD_FILE", pwp)], Overrides::default()).unwrap();
+        let (s, fig) = load_with(
+            None,
+            &[("POSTGRES_PASSWORD_FILE", pwp)],
+            Overrides::default(),
+        )
+        .unwrap();
         assert_eq!(s.password.as_deref(), Some("s3cret-from-file"));
         assert!(source(&fig, "password").contains("POSTGRES_PASSWORD_FILE"));
 
         let url = dir.path().join("url");
         std::fs::write(&url, "postgres://u:p@h/d\r\n").unwrap();
-        let (s, _) = load_with(None, &[("PGBOOT_DATABASE_URL_FILE", url.to_str().unwrap())], Overrides::default()).unwrap();
+        let (s, _) = load_with(
+            None,
+            &[("PGBOOT_DATABASE_URL_FILE", url.to_str().unwrap())],
+            Overrides::default(),
+        )
+        .unwrap();
         assert_eq!(s.database_url.as_deref(), Some("postgres://u:p@h/d"));
 
-        let err = load_with(None, &[("PGPASSWORD", "x"), ("PGPASSWORD_FILE", pwp)], Overrides::default()).unwrap_err();
-        assert!(err.to_string().contains("both PGPASSWORD and PGPASSWORD_FILE"), "{err}");
-        let err = load_with(None, &[("PGBOOT_PASSWORD", "x"), ("PGBOOT_PASSWORD_FILE", pwp)], Overrides::default()).unwrap_err();
-        assert!(err.to_string().contains("both PGBOOT_PASSWORD and PGBOOT_PASSWORD_FILE"), "{err}");
-        let err = load_with(None, &[("DATABASE_URL_FILE", "/nonexistent/secret")], Overrides::default()).unwrap_err();
-        assert!(err.to_string().contains("DATABASE_URL_FILE=/nonexistent/secret"), "{err}");
+        let err = load_with(
+            None,
+            &[("PGPASSWORD", "x"), ("PGPASSWORD_FILE", pwp)],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("both PGPASSWORD and PGPASSWORD_FILE"),
+            "{err}"
+        );
+        let err = load_with(
+            None,
+            &[("PGBOOT_PASSWORD", "x"), ("PGBOOT_PASSWORD_FILE", pwp)],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("both PGBOOT_PASSWORD and PGBOOT_PASSWORD_FILE"),
+            "{err}"
+        );
+        let err = load_with(
+            None,
+            &[("DATABASE_URL_FILE", "/nonexistent/secret")],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("DATABASE_URL_FILE=/nonexistent/secret"),
+            "{err}"
+        );
     }
 
     #[test]
     fn bad_values_name_the_setting_and_source() {
-        let err = load_with(None, &[("PGBOOT_WAIT_TIMEOUT", "soon")], Overrides::default()).unwrap_err();
+        let err = load_with(
+            None,
+            &[("PGBOOT_WAIT_TIMEOUT", "soon")],
+            Overrides::default(),
+        )
+        .unwrap_err();
         let m = err.to_string();
-        assert!(m.contains("wait_timeout") && m.contains("PGBOOT_WAIT_TIMEOUT") && m.contains("30s"), "{m}");
+        assert!(
+            m.contains("wait_timeout") && m.contains("PGBOOT_WAIT_TIMEOUT") && m.contains("30s"),
+            "{m}"
+        );
         let err = load_with(None, &[("PGPORT", "http")], Overrides::default()).unwrap_err();
         assert!(err.to_string().contains("PGPORT"), "{err}");
         let err = load_with(None, &[("PGBOOT_MIGRATION", "x")], Overrides::default()).unwrap_err();
         assert!(err.to_string().contains("PGBOOT_MIGRATION"), "{err}");
-        let err = load_with(None, &[("PGBOOT_HISTORY_TABLE", "bad name;")], Overrides::default()).unwrap_err();
+        let err = load_with(
+            None,
+            &[("PGBOOT_HISTORY_TABLE", "bad name;")],
+            Overrides::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("history_table"), "{err}");
 
         let dir = tempfile::tempdir().unwrap();
@@ -894,7 +969,10 @@ mod tests {
     fn durations() {
         assert_eq!("30".parse::<Dur>().unwrap().0, Duration::from_secs(30));
         assert_eq!("1.5".parse::<Dur>().unwrap().0, Duration::from_millis(1500));
-        assert_eq!("500ms".parse::<Dur>().unwrap().0, Duration::from_millis(500));
+        assert_eq!(
+            "500ms".parse::<Dur>().unwrap().0,
+            Duration::from_millis(500)
+        );
         assert_eq!("2m".parse::<Dur>().unwrap().0, Duration::from_secs(120));
         assert!("-1".parse::<Dur>().is_err());
     }
@@ -910,7 +988,10 @@ mod tests {
         assert_eq!(t.sslmode, SslMode::VerifyFull);
         assert_eq!(t.sslrootcert, Some(PathBuf::from("/ca.pem")));
         assert_eq!(t.pg.get_password(), Some(&b"pw"[..]));
-        assert_eq!(t.to_string(), "postgres://app@db.example:6543/crm?sslmode=verify-full");
+        assert_eq!(
+            t.to_string(),
+            "postgres://app@db.example:6543/crm?sslmode=verify-full"
+        );
 
         let s = Settings {
             host: Some("db".into()),
@@ -919,7 +1000,11 @@ mod tests {
             ..Default::default()
         };
         let t = s.connection().unwrap();
-        assert_eq!(t.dbname(), "u", "dbname defaults to the user, as libpq does");
+        assert_eq!(
+            t.dbname(),
+            "u",
+            "dbname defaults to the user, as libpq does"
+        );
         assert_eq!(t.to_string(), "postgres://u@db:5432/u?sslmode=prefer");
         assert!(t.pg.get_application_name().unwrap().starts_with("pgboot@"));
         assert!(!t.to_string().contains("secret"));
@@ -934,11 +1019,23 @@ mod tests {
 
     #[test]
     fn redaction() {
-        assert_eq!(redact_url("postgres://u:p%40ss@h:5/d?x=1"), "postgres://u:<redacted>@h:5/d?x=1");
+        assert_eq!(
+            redact_url("postgres://u:p%40ss@h:5/d?x=1"),
+            "postgres://u:<redacted>@h:5/d?x=1"
+        );
         assert_eq!(redact_url("postgres://u@h/d"), "postgres://u@h/d");
-        assert_eq!(redact_url("postgres://h/d?user=u&password=zz"), "postgres://h/d?user=u&password=<redacted>");
-        assert_eq!(redact_url("host=h password=zz user=u"), "host=h password=<redacted> user=u");
-        assert_eq!(redact_url("postgres://u:p@ss@h/d"), "postgres://u:<redacted>@h/d");
+        assert_eq!(
+            redact_url("postgres://h/d?user=u&password=zz"),
+            "postgres://h/d?user=u&password=<redacted>"
+        );
+        assert_eq!(
+            redact_url("host=h password=zz user=u"),
+            "host=h password=<redacted> user=u"
+        );
+        assert_eq!(
+            redact_url("postgres://u:p@ss@h/d"),
+            "postgres://u:<redacted>@h/d"
+        );
     }
 
     #[test]

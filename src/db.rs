@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use futures_util::future::poll_fn;
-use tokio_postgres::{AsyncMessage, Client, CancelToken};
+use tokio_postgres::{AsyncMessage, CancelToken, Client};
 
 use crate::config::Target;
 use crate::tls::Tls;
@@ -28,9 +28,15 @@ impl Db {
                         let migration = ctx.lock().ok().and_then(|g| g.clone());
                         let code = n.code().code();
                         match (migration, n.severity()) {
-                            (Some(m), "WARNING") => tracing::warn!(migration = %m, sqlstate = code, "server: {}", n.message()),
-                            (Some(m), _) => tracing::info!(migration = %m, sqlstate = code, "server: {}", n.message()),
-                            (None, _) => tracing::debug!(sqlstate = code, "server: {}", n.message()),
+                            (Some(m), "WARNING") => {
+                                tracing::warn!(migration = %m, sqlstate = code, "server: {}", n.message())
+                            }
+                            (Some(m), _) => {
+                                tracing::info!(migration = %m, sqlstate = code, "server: {}", n.message())
+                            }
+                            (None, _) => {
+                                tracing::debug!(sqlstate = code, "server: {}", n.message())
+                            }
                         }
                     }
                     Ok(_) => {}

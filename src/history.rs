@@ -29,7 +29,10 @@ impl TableName {
                 "setting history_table: {s:?} is not a valid name; use schema.table in lower case letters, digits and _ (default pgboot.schema_history)"
             )));
         }
-        Ok(TableName { schema: schema.into(), table: table.into() })
+        Ok(TableName {
+            schema: schema.into(),
+            table: table.into(),
+        })
     }
 
     pub fn qualified(&self) -> String {
@@ -99,14 +102,19 @@ fn parse_rows(msgs: &[SimpleQueryMessage]) -> Result<Vec<Applied>> {
 pub async fn ensure_and_load(db: &Db, t: &TableName) -> Result<Vec<Applied>> {
     let exists = db
         .client
-        .simple_query(&format!("SELECT to_regclass({})::text", quote_literal(&t.qualified())))
+        .simple_query(&format!(
+            "SELECT to_regclass({})::text",
+            quote_literal(&t.qualified())
+        ))
         .await
         .map_err(|e| Error::db(format!("reading the history table {t}"), &e))?;
     if crate::db::first_value(&exists).is_none() {
-        db.client
-            .batch_execute(&create_sql(t))
-            .await
-            .map_err(|e| Error::db(format!("creating the history table {t} (needs CREATE on the database)"), &e))?;
+        db.client.batch_execute(&create_sql(t)).await.map_err(|e| {
+            Error::db(
+                format!("creating the history table {t} (needs CREATE on the database)"),
+                &e,
+            )
+        })?;
         tracing::info!(table = %t, "created the history table");
         return Ok(Vec::new());
     }
@@ -141,7 +149,13 @@ async fn load_existing(db: &Db, t: &TableName) -> Result<Vec<Applied>> {
 
 /// The INSERT that records a migration. `execution_ms` None: measured by the server as the
 /// time since the transaction started (the row commits with the migration's transaction).
-pub fn insert_sql(t: &TableName, m: &Migration, transactional: bool, success: bool, execution_ms: Option<f64>) -> String {
+pub fn insert_sql(
+    t: &TableName,
+    m: &Migration,
+    transactional: bool,
+    success: bool,
+    execution_ms: Option<f64>,
+) -> String {
     let ms = match execution_ms {
         Some(ms) => format!("{ms}"),
         None => "1000 * extract(epoch FROM clock_timestamp() - now())".into(),
@@ -158,9 +172,22 @@ pub fn insert_sql(t: &TableName, m: &Migration, transactional: bool, success: bo
 }
 
 /// Records a migration outside any migration transaction (non-transactional files, failures).
-pub async fn record(db: &Db, t: &TableName, m: &Migration, transactional: bool, success: bool, execution_ms: f64) -> Result<()> {
+pub async fn record(
+    db: &Db,
+    t: &TableName,
+    m: &Migration,
+    transactional: bool,
+    success: bool,
+    execution_ms: f64,
+) -> Result<()> {
     db.client
-        .batch_execute(&insert_sql(t, m, transactional, success, Some(execution_ms)))
+        .batch_execute(&insert_sql(
+            t,
+            m,
+            transactional,
+            success,
+            Some(execution_ms),
+        ))
         .await
         .map_err(|e| Error::db(format!("recording {} in {t}", m.name), &e))
 }
@@ -171,7 +198,12 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(TableName::parse("pgboot.schema_history").unwrap().qualified(), "\"pgboot\".\"schema_history\"");
+        assert_eq!(
+            TableName::parse("pgboot.schema_history")
+                .unwrap()
+                .qualified(),
+            "\"pgboot\".\"schema_history\""
+        );
         assert_eq!(TableName::parse("history").unwrap().schema, "pgboot");
         assert!(TableName::parse("a.b.c").is_err());
         assert!(TableName::parse("x; drop").is_err());

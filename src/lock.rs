@@ -49,7 +49,12 @@ async fn holder(db: &Db, key: i64) -> Option<String> {
 }
 
 /// Takes the lock, polling `pg_try_advisory_lock` so the wait can log its holder and honour the timeout.
-pub async fn acquire(db: Db, history_table: &str, timeout: Option<Duration>, shutdown: &Shutdown) -> Result<Lock> {
+pub async fn acquire(
+    db: Db,
+    history_table: &str,
+    timeout: Option<Duration>,
+    shutdown: &Shutdown,
+) -> Result<Lock> {
     let key = key(history_table);
     let started = Instant::now();
     let try_sql = format!("SELECT pg_try_advisory_lock({key})");
@@ -63,7 +68,10 @@ pub async fn acquire(db: Db, history_table: &str, timeout: Option<Duration>, shu
             .map_err(|e| Error::db("taking the migration lock", &e))?;
         if first_value(&got).as_deref() == Some("t") {
             if last_holder.is_some() {
-                tracing::info!(waited_ms = started.elapsed().as_millis() as u64, "migration lock acquired");
+                tracing::info!(
+                    waited_ms = started.elapsed().as_millis() as u64,
+                    "migration lock acquired"
+                );
             }
             return Ok(Lock { db, key });
         }
@@ -80,7 +88,10 @@ pub async fn acquire(db: Db, history_table: &str, timeout: Option<Duration>, shu
         if let Some(t) = timeout {
             let left = t.saturating_sub(started.elapsed());
             if left.is_zero() {
-                return Err(Error::LockTimeout { waited: t, holder: last_holder });
+                return Err(Error::LockTimeout {
+                    waited: t,
+                    holder: last_holder,
+                });
             }
             sleep = sleep.min(left);
         }
@@ -108,7 +119,13 @@ impl Lock {
 mod tests {
     #[test]
     fn key_depends_on_table() {
-        assert_eq!(super::key("pgboot.schema_history"), super::key("pgboot.schema_history"));
-        assert_ne!(super::key("pgboot.schema_history"), super::key("other.history"));
+        assert_eq!(
+            super::key("pgboot.schema_history"),
+            super::key("pgboot.schema_history")
+        );
+        assert_ne!(
+            super::key("pgboot.schema_history"),
+            super::key("other.history")
+        );
     }
 }

@@ -30,7 +30,12 @@ pub fn init(format: LogFormat) {
     let (filter, bad) = match std::env::var("PGBOOT_LOG") {
         Ok(spec) => match EnvFilter::try_new(&spec) {
             Ok(f) => (f, None),
-            Err(e) => (EnvFilter::new("info"), Some(format!("PGBOOT_LOG={spec:?} is not a valid filter ({e}); using info"))),
+            Err(e) => (
+                EnvFilter::new("info"),
+                Some(format!(
+                    "PGBOOT_LOG={spec:?} is not a valid filter ({e}); using info"
+                )),
+            ),
         },
         Err(_) => (EnvFilter::new("info"), None),
     };

@@ -31,9 +31,9 @@ pub enum Problem {
 impl Problem {
     pub fn name(&self) -> &str {
         match self {
-            Problem::Drifted { name, .. } | Problem::Missing { name } | Problem::Failed { name } => {
-                name
-            }
+            Problem::Drifted { name, .. }
+            | Problem::Missing { name }
+            | Problem::Failed { name } => name,
         }
     }
 
@@ -81,11 +81,19 @@ pub struct Plan<'a> {
 /// Compares the history with the files. Pure; `migrations` must be in run order.
 pub fn plan<'a>(applied: &[Applied], migrations: &'a [Migration]) -> Plan<'a> {
     let mut out = Plan::default();
-    let newest = applied.iter().filter(|a| a.success).map(|a| a.version).max();
+    let newest = applied
+        .iter()
+        .filter(|a| a.success)
+        .map(|a| a.version)
+        .max();
     for a in applied {
         match migrations.iter().find(|m| m.name == a.name) {
-            None => out.problems.push(Problem::Missing { name: a.name.clone() }),
-            Some(_) if !a.success => out.problems.push(Problem::Failed { name: a.name.clone() }),
+            None => out.problems.push(Problem::Missing {
+                name: a.name.clone(),
+            }),
+            Some(_) if !a.success => out.problems.push(Problem::Failed {
+                name: a.name.clone(),
+            }),
             Some(m) if m.checksum != a.checksum => out.problems.push(Problem::Drifted {
                 name: a.name.clone(),
                 recorded: a.checksum.clone(),
@@ -223,41 +231,89 @@ mod tests {
 
     #[test]
     fn drift_missing_and_failed_are_problems() {
-        let ms = [m(1, "001_a", "x"), m(2, "002_b", "changed"), m(3, "003_c", "z")];
+        let ms = [
+            m(1, "001_a", "x"),
+            m(2, "002_b", "changed"),
+            m(3, "003_c", "z"),
+        ];
         let mut applied: Vec<_> = ms.iter().map(a).collect();
         applied[1].checksum = checksum("original");
         applied[2].success = false;
-        applied.push(Applied { name: "004_gone".into(), version: 4, ..a(&ms[0]) });
+        applied.push(Applied {
+            name: "004_gone".into(),
+            version: 4,
+            ..a(&ms[0])
+        });
         let p = plan(&applied, &ms);
         assert_eq!(p.problems.len(), 3, "{:?}", p.problems);
         assert!(matches!(&p.problems[0], Problem::Drifted { name, .. } if name == "002_b"));
-        assert_eq!(p.problems[1], Problem::Failed { name: "003_c".into() });
-        assert_eq!(p.problems[2], Problem::Missing { name: "004_gone".into() });
+        assert_eq!(
+            p.problems[1],
+            Problem::Failed {
+                name: "003_c".into()
+            }
+        );
+        assert_eq!(
+            p.problems[2],
+            Problem::Missing {
+                name: "004_gone".into()
+            }
+        );
         let text = describe_problems(&p.problems);
-        assert!(text.contains("002_b") && text.contains("new migration") && text.contains("004_gone"));
+        assert!(
+            text.contains("002_b") && text.contains("new migration") && text.contains("004_gone")
+        );
     }
 
     #[test]
     fn late_file_is_pending_and_flagged() {
-        let ms = [m(1, "001_a", "x"), m(2, "002_late", "y"), m(3, "003_c", "z")];
+        let ms = [
+            m(1, "001_a", "x"),
+            m(2, "002_late", "y"),
+            m(3, "003_c", "z"),
+        ];
         let applied = [a(&ms[0]), a(&ms[2])];
         let p = plan(&applied, &ms);
-        assert_eq!(p.pending.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["002_late"]);
+        assert_eq!(
+            p.pending
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>(),
+            ["002_late"]
+        );
         assert_eq!(p.out_of_order, ["002_late"]);
     }
 
     #[test]
     fn status_lists_every_state() {
-        let ms = [m(1, "001_a", "x"), m(2, "002_b", "y"), m(3, "003_c", "z"), m(5, "005_e", "e")];
+        let ms = [
+            m(1, "001_a", "x"),
+            m(2, "002_b", "y"),
+            m(3, "003_c", "z"),
+            m(5, "005_e", "e"),
+        ];
         let mut applied: Vec<_> = ms[..3].iter().map(a).collect();
         applied[1].checksum = checksum("old");
         applied[2].success = false;
-        applied.push(Applied { name: "004_gone".into(), version: 4, ..a(&ms[0]) });
+        applied.push(Applied {
+            name: "004_gone".into(),
+            version: 4,
+            ..a(&ms[0])
+        });
         let rows = status(&applied, &ms);
-        let states: Vec<_> = rows.iter().map(|r| (r.name.as_str(), r.state.as_str())).collect();
+        let states: Vec<_> = rows
+            .iter()
+            .map(|r| (r.name.as_str(), r.state.as_str()))
+            .collect();
         assert_eq!(
             states,
-            [("001_a", "applied"), ("002_b", "drifted"), ("003_c", "failed"), ("004_gone", "missing"), ("005_e", "pending")]
+            [
+                ("001_a", "applied"),
+                ("002_b", "drifted"),
+                ("003_c", "failed"),
+                ("004_gone", "missing"),
+                ("005_e", "pending")
+            ]
         );
     }
 }

@@ -35,7 +35,14 @@ pub struct MigrationFailure {
 
 /// Builds the failure from the server's error. `offset_chars`: characters sent before the
 /// file's text in the same query (the wrapping `BEGIN;`), or the statement's offset in the file.
-pub fn failure(file: &str, src: &str, err: &tokio_postgres::Error, offset_chars: usize, fallback_line: Option<usize>, outcome: &str) -> MigrationFailure {
+pub fn failure(
+    file: &str,
+    src: &str,
+    err: &tokio_postgres::Error,
+    offset_chars: usize,
+    fallback_line: Option<usize>,
+    outcome: &str,
+) -> MigrationFailure {
     let mut f = MigrationFailure {
         file: file.to_owned(),
         sql: src.to_owned(),
@@ -83,11 +90,19 @@ pub fn failure(file: &str, src: &str, err: &tokio_postgres::Error, offset_chars:
 
 /// Maps "PL/pgSQL function name(...) line N at ..." to the file, when the function is defined in it.
 /// Returns the line, and the column when the internal query can be found on that line.
-pub fn locate_in_function(src: &str, context: Option<&str>, internal: Option<&(String, usize)>) -> Option<(usize, Option<usize>)> {
+pub fn locate_in_function(
+    src: &str,
+    context: Option<&str>,
+    internal: Option<&(String, usize)>,
+) -> Option<(usize, Option<usize>)> {
     let ctx = context?;
     let at = ctx.find("PL/pgSQL function ")? + "PL/pgSQL function ".len();
     let rest = &ctx[at..];
-    let name = rest[..rest.find('(')?].rsplit('.').next()?.trim_matches('"').to_ascii_lowercase();
+    let name = rest[..rest.find('(')?]
+        .rsplit('.')
+        .next()?
+        .trim_matches('"')
+        .to_ascii_lowercase();
     let body_line: usize = rest
         .split(" line ")
         .nth(1)?
@@ -104,7 +119,9 @@ pub fn locate_in_function(src: &str, context: Option<&str>, internal: Option<&(S
                 .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
                 .filter(|w| !w.is_empty())
                 .collect();
-            words.windows(2).any(|w| w[0] == "function" && w[1].rsplit('.').next() == Some(name.as_str()))
+            words
+                .windows(2)
+                .any(|w| w[0] == "function" && w[1].rsplit('.').next() == Some(name.as_str()))
         }
     })?;
     // PL/pgSQL numbers lines from the start of the body string ($tag$ or ').
@@ -130,7 +147,9 @@ fn find_body_open(text: &str) -> Option<usize> {
         if b[i] == b'$' {
             let tag_end = text[i + 1..].find('$').map(|j| i + 1 + j)?;
             let tag = &text[i + 1..tag_end];
-            if tag.chars().all(|c| c.is_alphanumeric() || c == '_') && !tag.starts_with(|c: char| c.is_ascii_digit()) {
+            if tag.chars().all(|c| c.is_alphanumeric() || c == '_')
+                && !tag.starts_with(|c: char| c.is_ascii_digit())
+            {
                 return Some(tag_end + 1);
             }
         }
@@ -146,7 +165,10 @@ fn find_body_open(text: &str) -> Option<usize> {
 fn advice(f: &MigrationFailure) -> Option<String> {
     let msg = f.message.to_ascii_lowercase();
     // 0A000 feature_not_supported / 58P01 undefined_file: the extension is not installed on the server.
-    if (f.sqlstate == "0A000" || f.sqlstate == "58P01") && msg.contains("extension") && msg.contains("\"vector\"") {
+    if (f.sqlstate == "0A000" || f.sqlstate == "58P01")
+        && msg.contains("extension")
+        && msg.contains("\"vector\"")
+    {
         return Some("this server has no pgvector; use an image with pgvector, e.g. pgvector/pgvector:pg17, or install postgresql-17-pgvector".into());
     }
     if f.sqlstate == "25001" {
@@ -165,7 +187,11 @@ impl MigrationFailure {
     }
 
     fn title(&self) -> String {
-        let code = if self.sqlstate.is_empty() { String::new() } else { format!(" [{}]", self.sqlstate) };
+        let code = if self.sqlstate.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", self.sqlstate)
+        };
         format!("{}: {}{code}", self.location(), self.message)
     }
 
@@ -189,14 +215,22 @@ impl MigrationFailure {
         }
         notes.push(self.outcome.clone());
 
-        let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+        let renderer = if color {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
         let title = Level::ERROR.primary_title(self.title());
         let group = match self.line.and_then(|l| self.snippet(l)) {
             Some((line_start, text, span)) => title.element(
                 Snippet::source(text)
                     .line_start(line_start)
-                    .path(self.location())
-                    .annotation(AnnotationKind::Primary.span(span).label(self.message.as_str())),
+                    .path(self.file.as_str())
+                    .annotation(
+                        AnnotationKind::Primary
+                            .span(span)
+                            .label(self.message.as_str()),
+                    ),
             ),
             None => title.element(Level::NOTE.message(format!("in {}", self.file))),
         };
@@ -223,7 +257,11 @@ impl MigrationFailure {
             text.push('\n');
         }
         let col = self.column.unwrap_or(1).max(1);
-        let byte_col = target.char_indices().nth(col - 1).map(|(b, _)| b).unwrap_or(target.len());
+        let byte_col = target
+            .char_indices()
+            .nth(col - 1)
+            .map(|(b, _)| b)
+            .unwrap_or(target.len());
         let width = target[byte_col..]
             .chars()
             .take_while(|c| !c.is_whitespace() && *c != ';' && *c != '(' && *c != ')')
@@ -234,7 +272,11 @@ impl MigrationFailure {
         let end = (start + width).min(text.len());
         if self.column.is_none() {
             let trimmed = target.len() - target.trim_start().len();
-            return Some((first + 1, text.clone(), span_start + trimmed..span_start + target.len().max(trimmed + 1)));
+            return Some((
+                first + 1,
+                text.clone(),
+                span_start + trimmed..span_start + target.len().max(trimmed + 1),
+            ));
         }
         Some((first + 1, text, start..end.max(start)))
     }

@@ -40,10 +40,7 @@ impl Shutdown {
             // Keep the sender alive so receivers see the value and no "closed" state.
             std::future::pending::<()>().await;
         });
-        Ok(Shutdown {
-            signal: rx,
-            cancel,
-        })
+        Ok(Shutdown { signal: rx, cancel })
     }
 
     /// The signal received so far, if any.

@@ -41,7 +41,10 @@ pub struct Discovery {
 /// What a directory entry's name means.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Entry {
-    Migration { version: i64, stem: String },
+    Migration {
+        version: i64,
+        stem: String,
+    },
     /// `.down.sql`, hidden files: skipped without a word.
     Ignored,
     /// Anything else: skipped with a warning that says why.
@@ -122,8 +125,7 @@ pub fn discover(dir: &Path) -> Result<Discovery> {
     let mut found = Vec::new();
     let mut warnings = Vec::new();
     for entry in entries {
-        let entry = entry
-            .map_err(|e| Error::Source(format!("reading {}: {e}", dir.display())))?;
+        let entry = entry.map_err(|e| Error::Source(format!("reading {}: {e}", dir.display())))?;
         let path = entry.path();
         let Some(file_name) = entry.file_name().to_str().map(str::to_owned) else {
             warnings.push(format!(
@@ -158,8 +160,8 @@ pub fn discover(dir: &Path) -> Result<Discovery> {
                 path.file_name().unwrap_or_default().to_string_lossy()
             ));
         }
-        let bytes = std::fs::read(&path)
-            .map_err(|e| Error::Source(format!("{}: {e}", path.display())))?;
+        let bytes =
+            std::fs::read(&path).map_err(|e| Error::Source(format!("{}: {e}", path.display())))?;
         let sql = normalize(&decode(&path, bytes)?);
         let checksum = checksum(&sql);
         migrations.push(Migration {
@@ -190,11 +192,17 @@ mod tests {
     fn names() {
         assert_eq!(
             classify("001_initial_schema.sql"),
-            Entry::Migration { version: 1, stem: "001_initial_schema".into() }
+            Entry::Migration {
+                version: 1,
+                stem: "001_initial_schema".into()
+            }
         );
         assert_eq!(
             classify("20251110_sso.up.sql"),
-            Entry::Migration { version: 20251110, stem: "20251110_sso".into() }
+            Entry::Migration {
+                version: 20251110,
+                stem: "20251110_sso".into()
+            }
         );
         assert_eq!(classify("3_x.down.sql"), Entry::Ignored);
         assert_eq!(classify(".gitkeep"), Entry::Ignored);
@@ -203,7 +211,10 @@ mod tests {
         assert!(matches!(classify("init.sql"), Entry::Skipped(_)));
         assert!(matches!(classify("001.sql"), Entry::Skipped(_)));
         assert!(matches!(classify("001_.sql"), Entry::Skipped(_)));
-        assert!(matches!(classify("99999999999999999999_x.sql"), Entry::Skipped(_)));
+        assert!(matches!(
+            classify("99999999999999999999_x.sql"),
+            Entry::Skipped(_)
+        ));
     }
 
     #[test]
@@ -213,15 +224,25 @@ mod tests {
         let cr = "CREATE TABLE t (id int);\rSELECT 1;\r";
         assert_eq!(checksum(&normalize(lf)), checksum(&normalize(crlf)));
         assert_eq!(checksum(&normalize(lf)), checksum(&normalize(cr)));
-        assert_ne!(checksum(&normalize(lf)), checksum(&normalize("SELECT 2;\n")));
+        assert_ne!(
+            checksum(&normalize(lf)),
+            checksum(&normalize("SELECT 2;\n"))
+        );
         assert!(checksum("").starts_with("sha256-lf:e3b0c442"));
     }
 
     #[test]
     fn invalid_utf8_names_offset() {
-        let e = decode(Path::new("m/001_x.sql"), b"SELECT 1;\nSELECT '\xff';".to_vec()).unwrap_err();
+        let e = decode(
+            Path::new("m/001_x.sql"),
+            b"SELECT 1;\nSELECT '\xff';".to_vec(),
+        )
+        .unwrap_err();
         let m = e.to_string();
-        assert!(m.contains("m/001_x.sql") && m.contains("byte offset 18") && m.contains("line 2"), "{m}");
+        assert!(
+            m.contains("m/001_x.sql") && m.contains("byte offset 18") && m.contains("line 2"),
+            "{m}"
+        );
     }
 
     fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -251,10 +272,22 @@ mod tests {
         ]);
         let got = discover(d.path()).unwrap();
         let names: Vec<_> = got.migrations.iter().map(|m| m.name.as_str()).collect();
-        assert_eq!(names, ["001_initial", "002_also", "002_perf", "8_ai", "010_files_table"]);
+        assert_eq!(
+            names,
+            [
+                "001_initial",
+                "002_also",
+                "002_perf",
+                "8_ai",
+                "010_files_table"
+            ]
+        );
         assert_eq!(got.migrations[3].version, 8);
         let w = got.warnings.join("\n");
-        assert!(w.contains("README.md") && w.contains("runner.ts") && w.contains("old"), "{w}");
+        assert!(
+            w.contains("README.md") && w.contains("runner.ts") && w.contains("old"),
+            "{w}"
+        );
         assert!(w.contains("share version 2"), "{w}");
         assert!(!w.contains("down"), "{w}");
         assert_eq!(got.warnings.len(), 4, "{w}");
@@ -269,6 +302,9 @@ mod tests {
         let e = discover(d.path()).unwrap_err();
         assert!(e.to_string().contains("no migration files"), "{e}");
         let d = tree(&[("1_a.sql", ""), ("1_a.up.sql", "")]);
-        assert!(discover(d.path()).unwrap_err().to_string().contains("same migration 1_a"));
+        assert!(discover(d.path())
+            .unwrap_err()
+            .to_string()
+            .contains("same migration 1_a"));
     }
 }

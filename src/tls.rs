@@ -34,12 +34,15 @@ pub fn connector(target: &Target) -> Result<Tls> {
         (m, _) => m,
     };
     let verifier: Arc<dyn ServerCertVerifier> = match mode {
-        SslMode::Disable | SslMode::Prefer | SslMode::Require => Arc::new(NoVerify(provider.clone())),
+        SslMode::Disable | SslMode::Prefer | SslMode::Require => {
+            Arc::new(NoVerify(provider.clone()))
+        }
         SslMode::VerifyCa | SslMode::VerifyFull => {
             let roots = roots(target)?;
-            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                .build()
-                .map_err(|e| Error::Connection(format!("TLS configuration: {e}")))?;
+            let webpki =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .build()
+                    .map_err(|e| Error::Connection(format!("TLS configuration: {e}")))?;
             if mode == SslMode::VerifyCa {
                 Arc::new(ChainOnly(webpki))
             } else {
@@ -108,7 +111,12 @@ impl ServerCertVerifier for NoVerify {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn verify_tls13_signature(
         &self,
@@ -116,7 +124,12 @@ impl ServerCertVerifier for NoVerify {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()

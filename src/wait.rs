@@ -54,7 +54,11 @@ pub fn classify(err: &tokio_postgres::Error, target: &Target) -> Failure {
     }
     let text = describe_pg_error(err);
     // rustls reports certificate problems as io::Error wrapping rustls::Error: permanent.
-    if tls || (!io && text.contains("TLS")) || text.contains("InvalidCertificate") || text.contains("certificate") {
+    if tls
+        || (!io && text.contains("TLS"))
+        || text.contains("InvalidCertificate")
+        || text.contains("certificate")
+    {
         return Failure::Permanent(Error::Connection(format!(
             "TLS with {target} failed: {text}; check sslmode, sslrootcert / PGSSLROOTCERT and the server's certificate"
         )));
@@ -81,7 +85,12 @@ async fn attempt(target: &Target, tls: &Tls) -> std::result::Result<Db, Failure>
 }
 
 /// Waits until a connection works, the timeout passes, a permanent error occurs or a signal comes.
-pub async fn connect(target: &Target, tls: &Tls, timeout: Duration, shutdown: &Shutdown) -> Result<Db> {
+pub async fn connect(
+    target: &Target,
+    tls: &Tls,
+    timeout: Duration,
+    shutdown: &Shutdown,
+) -> Result<Db> {
     let started = Instant::now();
     let mut last_reason = String::new();
     let mut attempts = 0u32;
@@ -114,10 +123,17 @@ pub async fn connect(target: &Target, tls: &Tls, timeout: Duration, shutdown: &S
             Ok(db)
         }
         Ok(Err(Failure::Permanent(e))) => Err(e),
-        Ok(Err(Failure::Transient(reason))) => Err(Error::NotReady { waited: started.elapsed(), last: reason }),
+        Ok(Err(Failure::Transient(reason))) => Err(Error::NotReady {
+            waited: started.elapsed(),
+            last: reason,
+        }),
         Err(_) => Err(Error::NotReady {
             waited: timeout,
-            last: if last_reason.is_empty() { "no answer".into() } else { last_reason },
+            last: if last_reason.is_empty() {
+                "no answer".into()
+            } else {
+                last_reason
+            },
         }),
     }
 }

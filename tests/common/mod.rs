@@ -1,0 +1,338 @@
+//! Test harness: a throwaway PostgreSQL cluster per test binary (initdb + pg_ctl on a free
+//! loopback port in a temp dir, run as `nobody` when the tests run as root), a fresh database
+//! per test, and helpers to run the pgboot binary and query the server.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+/// The superuser's password. Distinctive, so tests can prove it never appears in any output.
+pub const PASSWORD: &str = "Pw-7f3a9c-never-print-me";
+
+pub struct Cluster {
+    pub port: u16,
+    pub dir: PathBuf,
+    pub bin: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+static CLUSTERS: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
+
+extern "C" fn stop_all() {
+    if let Ok(list) = CLUSTERS.lock() {
+        for (bin, data) in list.iter() {
+            let _ = as_pg_user(Command::new(bin.join("pg_ctl")))
+                .args(["stop", "-m", "immediate", "-w", "-D"])
+                .arg(data)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// The directory holding initdb/pg_ctl: $PG_BIN, `pg_config --bindir`, or the newest /usr/lib/postgresql/*/bin.
+pub fn pg_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("PG_BIN") {
+        return PathBuf::from(p);
+    }
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+        let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if p.join("initdb").exists() {
+            return p;
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL not found: install it (the README's test command does) or set PG_BIN")
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let v = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((v, bin))
+        })
+        .collect();
+    versions.sort();
+    versions
+        .pop()
+        .expect("no PostgreSQL server binaries under /usr/lib/postgresql")
+        .1
+}
+
+fn is_root() -> bool {
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Runs the command as `nobody` when we are root: initdb and postgres refuse to run as root.
+pub fn as_pg_user(cmd: Command) -> Command {
+    if !is_root() {
+        return cmd;
+    }
+    let mut wrapped = Command::new("setpriv");
+    wrapped.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]);
+    wrapped.arg(cmd.get_program());
+    wrapped.args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => wrapped.env(k, v),
+            None => wrapped.env_remove(k),
+        };
+    }
+    wrapped
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Cluster {
+    /// initdb into a fresh temp dir; not started.
+    pub fn init() -> Cluster {
+        Self::init_with(&[])
+    }
+
+    pub fn init_with(extra_conf: &[&str]) -> Cluster {
+        let bin = pg_bin();
+        let tmp = tempfile::Builder::new()
+            .prefix("pgboot-test-")
+            .tempdir()
+            .unwrap();
+        let dir = tmp.path().to_path_buf();
+        let pwfile = dir.join("pw");
+        std::fs::write(&pwfile, PASSWORD).unwrap();
+        if is_root() {
+            let _ = Command::new("chown")
+                .args(["-R", "nobody:nogroup"])
+                .arg(&dir)
+                .status();
+            let _ = Command::new("chmod").args(["755"]).arg(&dir).status();
+        }
+        let data = dir.join("data");
+        let out = as_pg_user(Command::new(bin.join("initdb")))
+            .args([
+                "-U",
+                "postgres",
+                "-A",
+                "scram-sha-256",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ])
+            .arg(format!("--pwfile={}", pwfile.display()))
+            .arg("-D")
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = free_port();
+        let mut conf = format!(
+            "\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = ''\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\nshared_buffers = 32MB\n"
+        );
+        for line in extra_conf {
+            conf.push_str(line);
+            conf.push('\n');
+        }
+        let conf_path = data.join("postgresql.conf");
+        let mut existing = std::fs::read_to_string(&conf_path).unwrap();
+        existing.push_str(&conf);
+        std::fs::write(&conf_path, existing).unwrap();
+        CLUSTERS.lock().unwrap().push((bin.clone(), data));
+        Cluster {
+            port,
+            dir,
+            bin,
+            _tmp: Some(tmp),
+        }
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    pub fn start(&self) {
+        let out = as_pg_user(Command::new(self.bin.join("pg_ctl")))
+            .args(["start", "-w", "-t", "60", "-D"])
+            .arg(self.data())
+            .arg("-l")
+            .arg(self.dir.join("log"))
+            .stdout(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl start failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+        );
+    }
+
+    pub fn stop(&self) {
+        let _ = as_pg_user(Command::new(self.bin.join("pg_ctl")))
+            .args(["stop", "-m", "fast", "-w", "-D"])
+            .arg(self.data())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+
+    pub fn url(&self, db: &str) -> String {
+        format!(
+            "postgres://postgres:{PASSWORD}@127.0.0.1:{}/{db}?sslmode=disable",
+            self.port
+        )
+    }
+
+    /// A new, empty database for one test.
+    pub fn create_db(&self, prefix: &str) -> TestDb {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "{}_{}_{}",
+            prefix,
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        query(
+            &self.url("postgres"),
+            &format!("CREATE DATABASE \"{name}\""),
+        );
+        TestDb {
+            url: self.url(&name),
+            name,
+            port: self.port,
+        }
+    }
+}
+
+/// The shared cluster of this test binary, started on first use and stopped at exit.
+pub fn cluster() -> &'static Cluster {
+    static C: OnceLock<Cluster> = OnceLock::new();
+    C.get_or_init(|| {
+        unsafe { libc::atexit(stop_all) };
+        let c = Cluster::init();
+        c.start();
+        c
+    })
+}
+
+pub struct TestDb {
+    pub url: String,
+    pub name: String,
+    pub port: u16,
+}
+
+impl TestDb {
+    pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        query(&self.url, sql)
+    }
+    /// First column of the first row.
+    pub fn one(&self, sql: &str) -> Option<String> {
+        self.query(sql)
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next().flatten())
+    }
+    pub fn count(&self, sql: &str) -> i64 {
+        self.one(sql).unwrap().parse().unwrap()
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Runs a simple query and returns every row as text.
+pub fn query(url: &str, sql: &str) -> Vec<Vec<Option<String>>> {
+    rt().block_on(async {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("test connection");
+        tokio::spawn(conn);
+        let msgs = client
+            .simple_query(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        msgs.into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => {
+                    Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
+                }
+                _ => None,
+            })
+            .collect()
+    })
+}
+
+/// A migrations directory built from (file name, contents) pairs.
+pub fn migrations(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let d = tempfile::Builder::new()
+        .prefix("pgboot-mig-")
+        .tempdir()
+        .unwrap();
+    for (name, body) in files {
+        std::fs::write(d.path().join(name), body).unwrap();
+    }
+    d
+}
+
+/// The pgboot binary with a clean environment (no PG*/PGBOOT* from the caller).
+pub fn pgboot_cmd() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pgboot"));
+    c.env_clear();
+    if let Ok(p) = std::env::var("PATH") {
+        c.env("PATH", p);
+    }
+    c.env("PGBOOT_LOG_FORMAT", "text");
+    c
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// `pgboot <args>` against a database and a migrations directory.
+pub fn pgboot(url: &str, dir: &Path, args: &[&str]) -> Run {
+    pgboot_cmd()
+        .env("DATABASE_URL", url)
+        .env("PGBOOT_MIGRATIONS", dir)
+        .args(args)
+        .output()
+        .unwrap()
+        .into()
+}
+
+pub fn sleep_ms(ms: u64) {
+    std::thread::sleep(Duration::from_millis(ms));
+}
