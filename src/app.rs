@@ -44,6 +44,11 @@ pub fn run() -> Result<ExitCode> {
         print_config(&settings, &figment, json)?;
         return Ok(ExitCode::SUCCESS);
     }
+    if let Command::New { name } = &command {
+        let path = crate::scaffold::create(&settings.migrations, name)?;
+        println!("{}", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -78,7 +83,9 @@ async fn dispatch(
         }
         Command::Status { json } => status(s, shutdown, json).await,
         Command::Validate => validate(s, shutdown).await,
-        Command::Config { .. } => unreachable!("handled before the runtime starts"),
+        Command::Config { .. } | Command::New { .. } => {
+            unreachable!("handled before the runtime starts")
+        }
     }
 }
 

@@ -120,7 +120,7 @@ pub async fn apply(
                 }
                 Err(e) => {
                     rollback(db).await;
-                    Err(fail(
+                    let mut err = fail(
                         &file,
                         m,
                         &e,
@@ -128,7 +128,17 @@ pub async fn apply(
                         None,
                         "the file was rolled back: none of its changes were kept",
                         shutdown,
-                    ))
+                    );
+                    if let Error::Migration(mf) = &mut err {
+                        if mf.line.is_none() && replayable(&mf.sqlstate) {
+                            if let Some(piece) = locate_by_replay(db, p).await {
+                                mf.line = Some(piece.line);
+                                mf.column = Some(piece.column);
+                                mf.outcome.push_str(" (the failing statement was found by replaying the file in a transaction that was rolled back)");
+                            }
+                        }
+                    }
+                    Err(err)
                 }
             }
         }
@@ -187,6 +197,32 @@ pub async fn apply(
 async fn rollback(db: &Db) {
     db.set_context(None);
     let _ = db.client.batch_execute("ROLLBACK").await;
+}
+
+/// Errors worth a replay: not cancellations, timeouts, lost connections or resource limits.
+fn replayable(sqlstate: &str) -> bool {
+    sqlstate.len() == 5 && !matches!(&sqlstate[..2], "57" | "53" | "08" | "58" | "XX")
+}
+
+/// A runtime error (a constraint violation, a division by zero) has no position, and the whole
+/// file ran as one query. Runs the statements one by one inside a transaction that is always
+/// rolled back, and returns the first that fails.
+async fn locate_by_replay<'a>(db: &Db, p: &'a Prepared<'_>) -> Option<&'a sql::Piece> {
+    db.client.batch_execute("BEGIN").await.ok()?;
+    let mut found = None;
+    for piece in p.analysis.pieces.iter().filter(|x| !x.is_empty()) {
+        if db
+            .client
+            .batch_execute(piece.text(&p.migration.sql))
+            .await
+            .is_err()
+        {
+            found = Some(piece);
+            break;
+        }
+    }
+    let _ = db.client.batch_execute("ROLLBACK").await;
+    found
 }
 
 /// Re-computes the position for a statement sent on its own.

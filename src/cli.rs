@@ -35,6 +35,11 @@ pub enum Command {
     },
     /// Check the history against the files without applying anything (exit 4 on any disagreement).
     Validate,
+    /// Create migrations/<next number>_<name>.sql from the template (header, idempotent example, status line).
+    New {
+        /// What the migration does, e.g. add_sso
+        name: String,
+    },
     /// Print the effective configuration and where each value came from (password redacted).
     Config {
         /// Print JSON instead of a table.

@@ -11,6 +11,7 @@ mod lock;
 mod logging;
 mod plan;
 mod report;
+mod scaffold;
 mod shutdown;
 mod source;
 mod sql;

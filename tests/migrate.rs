@@ -457,3 +457,52 @@ fn json_logs_are_json_lines_with_the_migration_name() {
     }
     assert!(saw_applied, "{}", r.stderr);
 }
+
+#[test]
+fn runtime_error_without_a_position_is_located_by_replay() {
+    let db = cluster().create_db("replay");
+    let body = "CREATE TABLE u (id int PRIMARY KEY);\nINSERT INTO u VALUES (1);\n\nINSERT INTO u VALUES (2);\n  INSERT INTO u VALUES (1);\nSELECT 'never' AS status;\n";
+    let dir = migrations(&[("001_dup.sql", body)]);
+    let r = pgboot(&db.url, dir.path(), &[]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("001_dup.sql:5:3"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("23505") && r.stderr.contains("Key (id)=(1) already exists"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        db.one("SELECT to_regclass('u')::text"),
+        None,
+        "the replay must leave nothing behind"
+    );
+}
+
+#[test]
+fn new_creates_the_next_numbered_file_from_the_template() {
+    let db = cluster().create_db("newfile");
+    let dir = migrations(&[
+        ("001_initial_schema.sql", "SELECT 1;"),
+        ("011_pgvector.sql", "SELECT 11;"),
+        ("README.md", ""),
+    ]);
+    let r = pgboot(&db.url, dir.path(), &["new", "Add SSO"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let path = dir.path().join("012_add_sso.sql");
+    assert_eq!(r.stdout.trim(), path.display().to_string());
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.starts_with("/**") && text.contains("Created: ") && text.contains("IF NOT EXISTS"),
+        "{text}"
+    );
+    let r = pgboot(&db.url, dir.path(), &[]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stderr.contains("Add Sso migration complete!"),
+        "{}",
+        r.stderr
+    );
+    let again = pgboot(&db.url, dir.path(), &["new", "Add SSO"]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    assert!(dir.path().join("013_add_sso.sql").exists());
+}

@@ -216,9 +216,21 @@ impl Cluster {
 }
 
 /// The shared cluster of this test binary, started on first use and stopped at exit.
+///
+/// With `PGBOOT_TEST_PORT` set, the tests use the server already listening on that loopback
+/// port instead (user postgres, password [`PASSWORD`]): this is how the version matrix runs the
+/// same suites against PostgreSQL 13, 15 and 17 containers.
 pub fn cluster() -> &'static Cluster {
     static C: OnceLock<Cluster> = OnceLock::new();
     C.get_or_init(|| {
+        if let Ok(port) = std::env::var("PGBOOT_TEST_PORT") {
+            return Cluster {
+                port: port.parse().expect("PGBOOT_TEST_PORT is a port number"),
+                dir: PathBuf::new(),
+                bin: PathBuf::new(),
+                _tmp: None,
+            };
+        }
         unsafe { libc::atexit(stop_all) };
         let c = Cluster::init();
         c.start();
