@@ -14,6 +14,7 @@ pub mod code {
     pub const HISTORY_MISMATCH: u8 = 4;
     pub const CONNECTION: u8 = 5;
     pub const LOCK_TIMEOUT: u8 = 6;
+    pub const FINDINGS: u8 = 7;
     pub const SIGINT: u8 = 130;
     pub const SIGTERM: u8 = 143;
 }
@@ -27,6 +28,7 @@ Exit codes:
   4    history and files disagree (changed checksum, missing file, failed migration)
   5    a permanent connection error (authentication, missing database, TLS)
   6    the migration lock was not acquired within the lock timeout
+  7    checks found problems (verify, check-tenancy --strict, migrate --check-tenancy --strict)
   130  interrupted by SIGINT
   143  terminated by SIGTERM";
 
@@ -71,6 +73,9 @@ pub enum Error {
         waited: Duration,
         holder: Option<String>,
     },
+    /// A check (verify, check-tenancy) found problems; the findings were already printed.
+    #[error("{0}")]
+    Findings(String),
     #[error("interrupted by {}; the running statement was cancelled and rolled back, the lock released", .0.name())]
     Interrupted(Signal),
 }
@@ -84,6 +89,7 @@ impl Error {
             Error::History(_) => code::HISTORY_MISMATCH,
             Error::Connection(_) => code::CONNECTION,
             Error::LockTimeout { .. } => code::LOCK_TIMEOUT,
+            Error::Findings(_) => code::FINDINGS,
             Error::Interrupted(Signal::Int) => code::SIGINT,
             Error::Interrupted(Signal::Term) => code::SIGTERM,
         }

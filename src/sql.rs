@@ -861,6 +861,85 @@ pub fn leading_keywords(stmt: &str, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// What a `CREATE` statement creates, for telling whether a file already ran (`baseline --detect`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    /// `table`, `index`, `view`, `materialized view`, `function`, `procedure`, `type`, `policy`,
+    /// `extension`, `schema`, `sequence` or `trigger`.
+    pub kind: &'static str,
+    pub schema: Option<String>,
+    pub name: String,
+    /// The table a policy or trigger is on.
+    pub on: Option<(Option<String>, String)>,
+}
+
+/// Parses `CREATE … <kind> [IF NOT EXISTS] [schema.]name` from one statement. Identifiers are
+/// folded to lower case unless quoted. `None` for other statements and unnamed indexes.
+pub fn created_object(stmt: &str) -> Option<Created> {
+    let (toks, _) = lex(stmt);
+    let s = Stmt::new(stmt, &toks);
+    if !s.is(0, "CREATE") {
+        return None;
+    }
+    let mut i = 1;
+    if s.is(i, "OR") && s.is(i + 1, "REPLACE") {
+        i += 2;
+    }
+    while s.is_any(i, &["TEMP", "TEMPORARY", "UNLOGGED", "UNIQUE", "RECURSIVE", "GLOBAL", "LOCAL", "TRUSTED", "CONSTRAINT"]) {
+        i += 1;
+    }
+    let kind = if s.is(i, "MATERIALIZED") && s.is(i + 1, "VIEW") {
+        i += 1;
+        "materialized view"
+    } else {
+        const KINDS: &[&str] = &["table", "index", "view", "function", "procedure", "type", "policy", "extension", "schema", "sequence", "trigger"];
+        let k = KINDS.iter().find(|k| s.is(i, k))?;
+        k
+    };
+    i += 1;
+    if kind == "index" && s.is(i, "CONCURRENTLY") {
+        i += 1;
+    }
+    if s.is(i, "IF") && s.is(i + 1, "NOT") && s.is(i + 2, "EXISTS") {
+        i += 3;
+    }
+    if kind == "index" && s.is(i, "ON") {
+        return None;
+    }
+    let (schema, name, next) = qualified_name(&s, i)?;
+    let on = if matches!(kind, "policy" | "trigger") {
+        (next..s.toks.len()).find(|&j| s.is(j, "ON")).and_then(|j| {
+            let (sc, n, _) = qualified_name(&s, j + 1)?;
+            Some((sc, n))
+        })
+    } else {
+        None
+    };
+    Some(Created { kind, schema, name, on })
+}
+
+fn ident(s: &Stmt<'_>, i: usize) -> Option<String> {
+    match s.kind(i)? {
+        Kind::Word => Some(s.text(i).to_lowercase()),
+        Kind::QuotedIdent => {
+            let t = s.text(i);
+            let inner = t.strip_prefix('"')?.strip_suffix('"')?;
+            Some(inner.replace("\"\"", "\""))
+        }
+        _ => None,
+    }
+}
+
+/// `[schema.]name` at token `i`: (schema, name, index after the name).
+fn qualified_name(s: &Stmt<'_>, i: usize) -> Option<(Option<String>, String, usize)> {
+    let first = ident(s, i)?;
+    if s.kind(i + 1) == Some(Kind::Punct) && s.text(i + 1) == "." {
+        let second = ident(s, i + 2)?;
+        return Some((Some(first), second, i + 3));
+    }
+    Some((None, first, i + 1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1473,5 +1552,29 @@ mod tests {
         fn char_pos_matches_naive(src in sqlish(), pos in 0usize..200) {
             prop_assert_eq!(line_col_of_char_pos(&src, pos), naive_line_col(&src, pos));
         }
+    }
+}
+
+#[cfg(test)]
+mod created_tests {
+    use super::*;
+
+    fn c(sql: &str) -> Option<(&'static str, Option<String>, String, Option<String>)> {
+        created_object(sql).map(|c| (c.kind, c.schema, c.name, c.on.map(|o| o.1)))
+    }
+
+    #[test]
+    fn names_of_created_objects() {
+        assert_eq!(c("CREATE TABLE IF NOT EXISTS public.Tenants (id int)"), Some(("table", Some("public".into()), "tenants".into(), None)));
+        assert_eq!(c("create unique index concurrently if not exists \"Idx\" on t (a)"), Some(("index", None, "Idx".into(), None)));
+        assert_eq!(c("CREATE INDEX ON t (a)"), None);
+        assert_eq!(c("CREATE OR REPLACE FUNCTION app.f() RETURNS int AS $$ select 1 $$ LANGUAGE sql"), Some(("function", Some("app".into()), "f".into(), None)));
+        assert_eq!(c("CREATE MATERIALIZED VIEW IF NOT EXISTS s.mv AS SELECT 1"), Some(("materialized view", Some("s".into()), "mv".into(), None)));
+        assert_eq!(c("CREATE POLICY tenant_isolation ON public.contacts USING (true)"), Some(("policy", None, "tenant_isolation".into(), Some("contacts".into()))));
+        assert_eq!(c("CREATE EXTENSION IF NOT EXISTS vector"), Some(("extension", None, "vector".into(), None)));
+        assert_eq!(c("/* x */ CREATE TYPE status AS ENUM ('a')"), Some(("type", None, "status".into(), None)));
+        assert_eq!(c("CREATE TRIGGER trg BEFORE UPDATE ON deals FOR EACH ROW EXECUTE FUNCTION f()"), Some(("trigger", None, "trg".into(), Some("deals".into()))));
+        assert_eq!(c("ALTER TABLE t ADD COLUMN x int"), None);
+        assert_eq!(c("SELECT 'CREATE TABLE x'"), None);
     }
 }
