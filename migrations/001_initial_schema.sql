@@ -21,7 +21,9 @@
  *  - Every tenant-scoped table has
  *      tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
  *    an index whose first column is tenant_id, ENABLE + FORCE ROW LEVEL
- *    SECURITY, and exactly one policy, "tenant_isolation":
+ *    SECURITY, and exactly one policy, "tenant_isolation", always created by
+ *    public.enable_tenant_isolation(table) (defined below, used by every
+ *    migration; it also refuses tables that break the rules above):
  *      USING      (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
  *      WITH CHECK (same expression)
  *    The app sets the tenant per transaction, in the same transaction as its
@@ -622,32 +624,93 @@ CREATE TABLE IF NOT EXISTS public.ai_integration_settings (
 -- Row level security
 -- ---------------------------------------------------------------------------
 
-ALTER TABLE public.tenants ENABLE ROW LEVEL SECURITY;
-ALTER TABLE public.tenants FORCE ROW LEVEL SECURITY;
-DROP POLICY IF EXISTS tenant_self ON public.tenants;
-CREATE POLICY tenant_self ON public.tenants
-  USING (id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
-  WITH CHECK (id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid);
+-- One definition of the tenant policy, used by every migration (001-011 and
+-- later ones): public.enable_tenant_isolation(table [, key column, policy]).
+--  - validates the tenancy rules first and raises if the table breaks one:
+--    <key> uuid NOT NULL, an index whose first column is <key>, and (for
+--    tenant_id) FK (tenant_id) -> public.tenants(id) ON DELETE CASCADE;
+--  - ENABLE + FORCE ROW LEVEL SECURITY (only when not already set);
+--  - creates the policy, FOR ALL TO PUBLIC,
+--      USING / WITH CHECK (<key> = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
+--    when it is missing or differs in any way (drop + create converges to
+--    exactly this definition). An identical policy is left alone, so a re-run
+--    takes no locks and changes nothing.
+-- Not executable by PUBLIC: it is a migration helper.
+CREATE OR REPLACE FUNCTION public.enable_tenant_isolation(
+    p_table  regclass,
+    p_column name DEFAULT 'tenant_id',
+    p_policy name DEFAULT 'tenant_isolation')
+  RETURNS void
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+  v_attnum   smallint;
+  v_expected text := format('(%I = (NULLIF(current_setting(''app.current_tenant_id''::text, true), ''''::text))::uuid)',
+                            p_column);
+  v_rls      boolean;
+  v_force    boolean;
+BEGIN
+  SELECT a.attnum INTO v_attnum
+    FROM pg_attribute a
+   WHERE a.attrelid = p_table AND a.attname = p_column AND NOT a.attisdropped
+     AND a.atttypid = 'uuid'::regtype AND a.attnotnull;
+  IF v_attnum IS NULL THEN
+    RAISE EXCEPTION '%: tenant isolation needs a column % uuid NOT NULL', p_table, p_column;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = p_table AND i.indkey[0] = v_attnum) THEN
+    RAISE EXCEPTION '%: tenant isolation needs an index whose first column is %', p_table, p_column;
+  END IF;
+  IF p_column = 'tenant_id' AND NOT EXISTS (
+       SELECT 1 FROM pg_constraint c
+        WHERE c.conrelid = p_table AND c.contype = 'f'
+          AND c.conkey = ARRAY[v_attnum] AND c.confrelid = 'public.tenants'::regclass
+          AND c.confdeltype = 'c') THEN
+    RAISE EXCEPTION '%: tenant_id needs REFERENCES public.tenants (id) ON DELETE CASCADE', p_table;
+  END IF;
 
--- Same policy, same expression, on every tenant-scoped table of this file.
--- DROP + CREATE converges to exactly this definition on every run.
+  SELECT c.relrowsecurity, c.relforcerowsecurity INTO v_rls, v_force FROM pg_class c WHERE c.oid = p_table;
+  IF NOT v_rls THEN
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', p_table);
+  END IF;
+  IF NOT v_force THEN
+    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', p_table);
+  END IF;
+
+  IF NOT EXISTS (
+       SELECT 1 FROM pg_policy p
+        WHERE p.polrelid = p_table AND p.polname = p_policy
+          AND p.polcmd = '*' AND p.polpermissive AND p.polroles = '{0}'::oid[]
+          AND pg_get_expr(p.polqual, p.polrelid) = v_expected
+          AND pg_get_expr(p.polwithcheck, p.polrelid) = v_expected) THEN
+    IF EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = p_table AND p.polname = p_policy) THEN
+      EXECUTE format('DROP POLICY %I ON %s', p_policy, p_table);
+    END IF;
+    EXECUTE format(
+      'CREATE POLICY %1$I ON %2$s AS PERMISSIVE FOR ALL TO PUBLIC'
+      ' USING (%3$I = NULLIF(current_setting(''app.current_tenant_id'', true), '''')::uuid)'
+      ' WITH CHECK (%3$I = NULLIF(current_setting(''app.current_tenant_id'', true), '''')::uuid)',
+      p_policy, p_table, p_column);
+  END IF;
+END
+$fn$;
+REVOKE ALL ON FUNCTION public.enable_tenant_isolation(regclass, name, name) FROM PUBLIC;
+
 DO $$
 DECLARE
-  t text;
+  t regclass;
 BEGIN
+  -- tenants: keyed on its own id (a tenant sees and updates only itself).
+  PERFORM public.enable_tenant_isolation('public.tenants', 'id', 'tenant_self');
   FOREACH t IN ARRAY ARRAY[
-    'users', 'roles', 'role_permissions', 'user_roles', 'sessions', 'audit_logs',
-    'accounts', 'contacts', 'pipelines', 'pipeline_stages', 'deals',
-    'tasks', 'activities', 'notes', 'comments', 'tags', 'entity_tags',
-    'custom_fields', 'custom_field_values', 'tenant_subscriptions', 'ai_integration_settings'
-  ] LOOP
-    EXECUTE format('ALTER TABLE public.%I ENABLE ROW LEVEL SECURITY', t);
-    EXECUTE format('ALTER TABLE public.%I FORCE ROW LEVEL SECURITY', t);
-    EXECUTE format('DROP POLICY IF EXISTS tenant_isolation ON public.%I', t);
-    EXECUTE format(
-      'CREATE POLICY tenant_isolation ON public.%I'
-      ' USING (tenant_id = NULLIF(current_setting(''app.current_tenant_id'', true), '''')::uuid)'
-      ' WITH CHECK (tenant_id = NULLIF(current_setting(''app.current_tenant_id'', true), '''')::uuid)', t);
+    'public.users', 'public.roles', 'public.role_permissions', 'public.user_roles',
+    'public.sessions', 'public.audit_logs', 'public.accounts', 'public.contacts',
+    'public.pipelines', 'public.pipeline_stages', 'public.deals', 'public.tasks',
+    'public.activities', 'public.notes', 'public.comments', 'public.tags',
+    'public.entity_tags', 'public.custom_fields', 'public.custom_field_values',
+    'public.tenant_subscriptions', 'public.ai_integration_settings'
+  ]::regclass[] LOOP
+    PERFORM public.enable_tenant_isolation(t);
   END LOOP;
 END
 $$;

@@ -84,20 +84,12 @@ CREATE TABLE IF NOT EXISTS public.ai_chat_messages (
 CREATE INDEX IF NOT EXISTS ai_chat_messages_tenant_id_session_id_created_at_idx
   ON public.ai_chat_messages (tenant_id, session_id, created_at);
 
--- Row level security: the standard tenant_isolation policy (see 001).
+-- Row level security: the standard tenant_isolation policy (helper from 001).
 DO $$
-DECLARE
-  t text;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['ai_usage', 'ai_chat_sessions', 'ai_chat_messages'] LOOP
-    EXECUTE format('ALTER TABLE public.%I ENABLE ROW LEVEL SECURITY', t);
-    EXECUTE format('ALTER TABLE public.%I FORCE ROW LEVEL SECURITY', t);
-    EXECUTE format('DROP POLICY IF EXISTS tenant_isolation ON public.%I', t);
-    EXECUTE format(
-      'CREATE POLICY tenant_isolation ON public.%I'
-      ' USING (tenant_id = NULLIF(current_setting(''app.current_tenant_id'', true), '''')::uuid)'
-      ' WITH CHECK (tenant_id = NULLIF(current_setting(''app.current_tenant_id'', true), '''')::uuid)', t);
-  END LOOP;
+  PERFORM public.enable_tenant_isolation('public.ai_usage');
+  PERFORM public.enable_tenant_isolation('public.ai_chat_sessions');
+  PERFORM public.enable_tenant_isolation('public.ai_chat_messages');
 END
 $$;
 

@@ -56,12 +56,12 @@ CREATE INDEX IF NOT EXISTS files_tenant_id_sha256_idx
 CREATE INDEX IF NOT EXISTS files_virus_scan_pending_idx
   ON public.files (created_at) WHERE virus_scan_status = 'pending' AND deleted_at IS NULL;
 
-ALTER TABLE public.files ENABLE ROW LEVEL SECURITY;
-ALTER TABLE public.files FORCE ROW LEVEL SECURITY;
-DROP POLICY IF EXISTS tenant_isolation ON public.files;
-CREATE POLICY tenant_isolation ON public.files
-  USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
-  WITH CHECK (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid);
+-- Row level security: the standard tenant_isolation policy (helper from 001).
+DO $$
+BEGIN
+  PERFORM public.enable_tenant_isolation('public.files');
+END
+$$;
 
 -- updated_at trigger (function from 002).
 DO $$

@@ -51,12 +51,12 @@ CREATE TABLE IF NOT EXISTS public.embeddings (
 CREATE INDEX IF NOT EXISTS embeddings_embedding_hnsw_idx
   ON public.embeddings USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64);
 
-ALTER TABLE public.embeddings ENABLE ROW LEVEL SECURITY;
-ALTER TABLE public.embeddings FORCE ROW LEVEL SECURITY;
-DROP POLICY IF EXISTS tenant_isolation ON public.embeddings;
-CREATE POLICY tenant_isolation ON public.embeddings
-  USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
-  WITH CHECK (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid);
+-- Row level security: the standard tenant_isolation policy (helper from 001).
+DO $$
+BEGIN
+  PERFORM public.enable_tenant_isolation('public.embeddings');
+END
+$$;
 
 -- updated_at trigger (function from 002).
 DO $$

@@ -22,7 +22,9 @@
 #      (missing fixture); tenant A cannot read/update/delete B's rows nor write
 #      rows for B (tenant_isolation_check.sql); a session without tenant sees
 #      nothing and gets no error (tenant_no_context_check.sql); B's rows are
-#      unchanged afterwards; search_embeddings() filters by itself
+#      unchanged afterwards; clientforge_app cannot TRUNCATE, alter tables,
+#      read the cross-tenant views or write global/append-only tables
+#      (app_privileges_check.sql); search_embeddings() filters by itself
 #      (tenant_function_check.sql); deleting tenant B cascades cleanly.
 #
 # 011_pgvector_embeddings.sql is skipped when the server does not offer the
@@ -205,6 +207,8 @@ log "isolation: tenant A vs tenant B"
 as_app "$HERE/tenant_isolation_check.sql"
 log "isolation: session without tenant"
 as_app "$HERE/tenant_no_context_check.sql"
+log "least privilege of clientforge_app"
+as_app "$HERE/app_privileges_check.sql"
 "${PSQL[@]}" -At -d "$DB_TX" -f "$HERE/tenant_row_counts.sql" >"$WORK/counts_after.txt" || fail "row counts"
 same_snapshot "$WORK/counts_before.txt" "$WORK/counts_after.txt" "isolation probes changed data"
 log "search function tenant filter (as superuser)"

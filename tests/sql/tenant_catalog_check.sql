@@ -12,6 +12,7 @@
 --     PERMISSIVE policy (permissive policies are OR-ed together);
 --   - SELECT and INSERT granted to clientforge_app.
 -- Also: every table with an updated_at column has the set_updated_at trigger;
+-- clientforge_app holds no TRUNCATE / REFERENCES / TRIGGER privilege anywhere;
 -- clientforge_app is not superuser/BYPASSRLS, owns nothing and cannot read
 -- any view or materialized view that exposes a tenant_id column (those do not
 -- apply RLS).
@@ -95,6 +96,11 @@ violations AS (
     FROM tenant_tables t, app
    WHERE NOT has_table_privilege(app.oid, t.oid, 'SELECT')
       OR NOT has_table_privilege(app.oid, t.oid, 'INSERT')
+  UNION ALL
+  SELECT r.qname || ' grants ' || priv || ' to clientforge_app (TRUNCATE bypasses RLS; the app needs none of these)'
+    FROM rel r, app, unnest(ARRAY['TRUNCATE', 'REFERENCES', 'TRIGGER']) AS priv
+   WHERE r.relkind IN ('r', 'p', 'v', 'm', 'f')
+     AND has_table_privilege(app.oid, r.oid, priv)
   UNION ALL
   SELECT r.qname || ' (view with tenant_id, no RLS) is readable by clientforge_app'
     FROM rel r, app

@@ -1,9 +1,10 @@
 -- Row counts per tenant for every tenant-scoped table (same definition as
 -- tenant_catalog_check.sql), as one SELECT: "<table> <tenant_id>=<rows>,...".
--- Tables without rows show "<table> -". Run as a role that bypasses RLS
--- (superuser / table owner without FORCE would not be enough here: use a
--- superuser) to see the real contents. Used to check that fixtures covered
--- every table for both tenants and that the isolation checks changed nothing.
+-- Tables without rows show "<table> -". Run as a superuser (or another
+-- BYPASSRLS role): FORCE ROW LEVEL SECURITY hides rows even from the table
+-- owner. Used to check that the fixtures covered every table for both
+-- tenants, that the isolation probes changed nothing, and that deleting a
+-- tenant removed all of its rows.
 WITH tenant_tables AS (
   SELECT format('%I.%I', n.nspname, c.relname) AS qname
     FROM pg_catalog.pg_class c
