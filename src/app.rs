@@ -7,16 +7,21 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 
 use crate::apply;
-use crate::cli::{Cli, Command};
+use crate::baseline;
+use crate::cli::{BaselineArgs, Cli, Command, CreateDatabase, MigrateArgs, RepairArgs};
 use crate::config::{self, Settings, Target};
+use crate::createdb;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::history::{self, TableName};
+use crate::indexes;
 use crate::lock;
 use crate::logging;
 use crate::plan;
+use crate::repair;
 use crate::shutdown::Shutdown;
 use crate::source::{self, Discovery};
+use crate::sql;
 use crate::tls;
 use crate::wait;
 
@@ -39,7 +44,9 @@ pub fn run() -> Result<ExitCode> {
         }
     };
     logging::init(settings.log_format);
-    let command = cli.command.unwrap_or(Command::Migrate);
+    let command = cli
+        .command
+        .unwrap_or(Command::Migrate(MigrateArgs::default()));
     if let Command::Config { json } = command {
         print_config(&settings, &figment, json)?;
         return Ok(ExitCode::SUCCESS);
@@ -75,7 +82,11 @@ async fn dispatch(
     started: Instant,
 ) -> Result<ExitCode> {
     match command {
-        Command::Migrate => migrate(s, shutdown, started).await,
+        Command::Migrate(args) if args.dry_run => {
+            plan_cmd(s, shutdown, args.json, &args.create).await
+        }
+        Command::Migrate(args) => migrate(s, shutdown, started, &args).await,
+        Command::Plan { json, create } => plan_cmd(s, shutdown, json, &create).await,
         Command::Wait => {
             let (target, tls) = connection(s)?;
             wait::connect(&target, &tls, s.wait_timeout.0, shutdown).await?;
@@ -83,6 +94,8 @@ async fn dispatch(
         }
         Command::Status { json } => status(s, shutdown, json).await,
         Command::Validate => validate(s, shutdown).await,
+        Command::Baseline(args) => baseline_cmd(s, shutdown, &args).await,
+        Command::Repair(args) => repair_cmd(s, shutdown, &args).await,
         Command::Config { .. } | Command::New { .. } => {
             unreachable!("handled before the runtime starts")
         }
@@ -123,17 +136,50 @@ fn session_target(s: &Settings, target: &Target) -> Target {
     t
 }
 
-async fn migrate(s: &Settings, shutdown: &Shutdown, started: Instant) -> Result<ExitCode> {
+/// Waits for the database, creating it first with --create-database.
+async fn connect(
+    s: &Settings,
+    target: &Target,
+    tls: &tls::Tls,
+    create: &CreateDatabase,
+    shutdown: &Shutdown,
+) -> Result<Db> {
+    if create.create_database {
+        createdb::ensure(
+            target,
+            tls,
+            create.template.as_deref(),
+            s.wait_timeout.0,
+            shutdown,
+        )
+        .await?;
+    }
+    wait::connect(target, tls, s.wait_timeout.0, shutdown).await
+}
+
+/// What a run would do: the same function decides for `migrate` and `plan`, so they cannot disagree.
+struct Schedule<'a> {
+    plan: plan::Plan<'a>,
+    /// Every pending file, lexed; Err: the first file that cannot be lexed (the run would stop).
+    prepared: Result<Vec<apply::Prepared<'a>>>,
+}
+
+fn schedule<'a>(applied: &[plan::Applied], found: &'a Discovery) -> Schedule<'a> {
+    let plan = plan::plan(applied, &found.migrations);
+    let prepared = plan.pending.iter().map(|m| apply::prepare(m)).collect();
+    Schedule { plan, prepared }
+}
+
+async fn migrate(
+    s: &Settings,
+    shutdown: &Shutdown,
+    started: Instant,
+    args: &MigrateArgs,
+) -> Result<ExitCode> {
     let table = TableName::parse(&s.history_table)?;
     let found = discover(s)?;
     let (target, tls) = connection(s)?;
-    let db = wait::connect(
-        &session_target(s, &target),
-        &tls,
-        s.wait_timeout.0,
-        shutdown,
-    )
-    .await?;
+    let db = connect(s, &session_target(s, &target), &tls, &args.create, shutdown).await?;
     shutdown.set_cancel(Some(db.canceller()));
     let lock_db = Db::connect(&target, &tls)
         .await
@@ -167,19 +213,15 @@ async fn migrate_locked(
     shutdown: &Shutdown,
 ) -> Result<(usize, usize)> {
     let applied = history::ensure_and_load(db, table).await?;
-    let plan = plan::plan(&applied, &found.migrations);
+    let Schedule { plan, prepared } = schedule(&applied, found);
     if !plan.problems.is_empty() {
         return Err(Error::History(plan.problems));
     }
     for name in &plan.out_of_order {
         tracing::warn!(migration = %name, "pending, but older than the newest applied migration; applying it anyway");
     }
-    // Lex every pending file before running any: a broken file stops the run before it starts.
-    let prepared = plan
-        .pending
-        .iter()
-        .map(|m| apply::prepare(m))
-        .collect::<Result<Vec<_>>>()?;
+    // Every pending file was lexed before any runs: a broken file stops the run before it starts.
+    let prepared = prepared?;
     for p in &prepared {
         if p.mode == apply::Mode::OwnTransaction {
             tracing::info!(migration = %p.migration.name, "runs {}", p.mode.describe());
@@ -199,20 +241,133 @@ async fn migrate_locked(
     Ok((prepared.len(), plan.up_to_date))
 }
 
+async fn plan_cmd(
+    s: &Settings,
+    shutdown: &Shutdown,
+    json: bool,
+    create: &CreateDatabase,
+) -> Result<ExitCode> {
+    let table = TableName::parse(&s.history_table)?;
+    let found = discover(s)?;
+    let (target, tls) = connection(s)?;
+    // Changes nothing: a missing database is reported as "would be created", not created.
+    let (applied, invalid, would_create) =
+        match wait::connect(&target, &tls, s.wait_timeout.0, shutdown).await {
+            Ok(db) => (
+                history::load(&db, &table).await?,
+                indexes::invalid(&db).await?,
+                false,
+            ),
+            Err(Error::MissingDatabase(_)) if create.create_database => {
+                (Vec::new(), Vec::new(), true)
+            }
+            Err(e) => return Err(e),
+        };
+    let Schedule { plan, prepared } = schedule(&applied, &found);
+    let lex_error = prepared.as_ref().err().map(|e| e.to_string());
+    let mut stops: Vec<String> = plan.problems.iter().map(|p| p.describe()).collect();
+    stops.extend(lex_error.clone());
+    let files: Vec<serde_json::Value> = plan
+        .pending
+        .iter()
+        .map(|m| {
+            let mode = apply::prepare(m).map(|p| p.mode);
+            let (tx, line, statement) = match &mode {
+                Ok(apply::Mode::NoTransaction(sql::NoTxReason::Statement {
+                    what, line, ..
+                })) => (false, Some(*line), Some(what.clone())),
+                Ok(apply::Mode::NoTransaction(sql::NoTxReason::Directive)) => {
+                    (false, Some(1), Some("-- pgboot:no-transaction".to_owned()))
+                }
+                _ => (true, None, None),
+            };
+            serde_json::json!({
+                "version": m.version,
+                "name": m.name,
+                "file": m.path.display().to_string(),
+                "transactional": tx,
+                "mode": mode.as_ref().map(|m| m.describe()).unwrap_or_else(|e| e.to_string()),
+                "no_transaction_line": line,
+                "no_transaction_statement": statement,
+                "out_of_order": plan.out_of_order.contains(&m.name.as_str()),
+            })
+        })
+        .collect();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "target": target.to_string(),
+                "create_database": would_create,
+                "pending": files,
+                "up_to_date": plan.up_to_date,
+                "stops": stops,
+                "invalid_indexes": invalid,
+            })
+        );
+    } else {
+        if would_create {
+            println!(
+                "database {:?} does not exist: migrate --create-database would create it",
+                target.dbname()
+            );
+        }
+        println!(
+            "plan for {target}: {} pending, {} already applied",
+            files.len(),
+            plan.up_to_date
+        );
+        for f in &files {
+            let late = if f["out_of_order"] == true {
+                " (older than the newest applied: applied anyway, with a warning)"
+            } else {
+                ""
+            };
+            println!(
+                "  {:<40} {}{late}",
+                f["name"].as_str().unwrap_or(""),
+                f["mode"].as_str().unwrap_or("")
+            );
+        }
+        if stops.is_empty() {
+            println!("checks that would stop the run: none");
+        } else {
+            println!("checks that would stop the run:");
+            for s in &stops {
+                println!("  - {s}");
+            }
+        }
+        for i in &invalid {
+            println!(
+                "invalid index {}.{} on {}: {}",
+                i.schema,
+                i.name,
+                i.table,
+                i.drop_sql()
+            );
+        }
+    }
+    if !plan.problems.is_empty() {
+        return Err(Error::History(plan.problems));
+    }
+    prepared?;
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn read_history(
     s: &Settings,
     shutdown: &Shutdown,
-) -> Result<(Discovery, Vec<plan::Applied>)> {
+) -> Result<(Discovery, Vec<plan::Applied>, Db)> {
     let table = TableName::parse(&s.history_table)?;
     let found = discover(s)?;
     let (target, tls) = connection(s)?;
     let db = wait::connect(&target, &tls, s.wait_timeout.0, shutdown).await?;
     let applied = history::load(&db, &table).await?;
-    Ok((found, applied))
+    Ok((found, applied, db))
 }
 
 async fn status(s: &Settings, shutdown: &Shutdown, json: bool) -> Result<ExitCode> {
-    let (found, applied) = read_history(s, shutdown).await?;
+    let (found, applied, db) = read_history(s, shutdown).await?;
     let rows = plan::status(&applied, &found.migrations);
     if json {
         let arr: Vec<serde_json::Value> = rows
@@ -247,18 +402,18 @@ async fn status(s: &Settings, shutdown: &Shutdown, json: bool) -> Result<ExitCod
             );
         }
     }
+    indexes::warn(&indexes::invalid(&db).await?);
     Ok(ExitCode::SUCCESS)
 }
 
 async fn validate(s: &Settings, shutdown: &Shutdown) -> Result<ExitCode> {
-    let (found, applied) = read_history(s, shutdown).await?;
-    let plan = plan::plan(&applied, &found.migrations);
+    let (found, applied, db) = read_history(s, shutdown).await?;
+    indexes::warn(&indexes::invalid(&db).await?);
+    let Schedule { plan, prepared } = schedule(&applied, &found);
     if !plan.problems.is_empty() {
         return Err(Error::History(plan.problems));
     }
-    for m in &plan.pending {
-        apply::prepare(m)?;
-    }
+    prepared?;
     tracing::info!(
         up_to_date = plan.up_to_date,
         pending = plan.pending.len(),
@@ -267,6 +422,138 @@ async fn validate(s: &Settings, shutdown: &Shutdown) -> Result<ExitCode> {
         plan.pending.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Connects and takes the migration lock, for the commands that write history.
+async fn locked(s: &Settings, shutdown: &Shutdown) -> Result<(Db, lock::Lock)> {
+    let (target, tls) = connection(s)?;
+    let db = wait::connect(&target, &tls, s.wait_timeout.0, shutdown).await?;
+    let lock_db = Db::connect(&target, &tls)
+        .await
+        .map_err(|e| Error::db("opening the lock connection", &e))?;
+    let lock = lock::acquire(
+        lock_db,
+        &s.history_table,
+        s.lock_timeout.map(|d| d.0),
+        shutdown,
+    )
+    .await?;
+    Ok((db, lock))
+}
+
+async fn repair_cmd(s: &Settings, shutdown: &Shutdown, args: &RepairArgs) -> Result<ExitCode> {
+    let table = TableName::parse(&s.history_table)?;
+    let found = discover(s)?;
+    let (db, lock) = locked(s, shutdown).await?;
+    let result = async {
+        let applied = history::load(&db, &table).await?;
+        let rows = plan::status(&applied, &found.migrations);
+        let invalid = if args.drop_invalid_indexes {
+            indexes::invalid(&db).await?
+        } else {
+            Vec::new()
+        };
+        let recorded = |name: &str| {
+            applied
+                .iter()
+                .find(|a| a.name == name)
+                .map(|a| a.checksum.clone())
+        };
+        let req = repair::Request {
+            names: &args.names,
+            all_drifted: args.all_drifted,
+            all_failed: args.all_failed,
+            drop_invalid_indexes: args.drop_invalid_indexes,
+        };
+        let actions = repair::actions(&req, &rows, &recorded, &invalid)?;
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({ "applied": args.yes, "actions": actions })
+            );
+        } else {
+            if actions.is_empty() {
+                println!("nothing to repair");
+            }
+            for a in &actions {
+                println!("{}", a.describe());
+            }
+            if !args.yes && !actions.is_empty() {
+                println!("nothing was changed: run again with --yes to make these changes");
+            }
+        }
+        if args.yes {
+            repair::execute(&db, &table, &actions).await?;
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+    .await;
+    let released = lock.release().await;
+    let code = result?;
+    released?;
+    Ok(code)
+}
+
+async fn baseline_cmd(s: &Settings, shutdown: &Shutdown, args: &BaselineArgs) -> Result<ExitCode> {
+    let table = TableName::parse(&s.history_table)?;
+    let found = discover(s)?;
+    let (db, lock) = locked(s, shutdown).await?;
+    let result = async {
+        let applied = history::ensure_and_load(&db, &table).await?;
+        if !applied.is_empty() && !args.force {
+            return Err(Error::Config(format!(
+                "the database already has history ({} rows in {table}); baseline adopts databases without one: pass --force to add rows anyway",
+                applied.len()
+            )));
+        }
+        let checks = if args.detect { Some(baseline::detect(&db, &found.migrations).await?) } else { None };
+        let through = match (args.through, &checks) {
+            (Some(v), _) => Some(v),
+            (None, Some(c)) => baseline::propose(c),
+            (None, None) => None,
+        };
+        let files: Vec<&source::Migration> = found
+            .migrations
+            .iter()
+            .filter(|m| through.is_some_and(|v| m.version <= v) && !applied.iter().any(|a| a.name == m.name))
+            .collect();
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "through": through,
+                    "detected": checks,
+                    "record": files.iter().map(|m| &m.name).collect::<Vec<_>>(),
+                    "written": args.yes && !files.is_empty(),
+                })
+            );
+        } else {
+            for c in checks.iter().flatten() {
+                let state = if c.objects == 0 { "creates no named object".to_owned() } else if c.present() { format!("present ({} objects)", c.objects) } else { format!("missing {}", c.missing.join(", ")) };
+                println!("  {:<40} {state}", c.name);
+            }
+            match through {
+                Some(v) => println!("baseline through version {v}: would record {} file(s) as applied without running them:", files.len()),
+                None => println!("no file's objects are all present: nothing to baseline; run migrate"),
+            }
+            for m in &files {
+                println!("  {}", m.name);
+            }
+            if !args.yes && !files.is_empty() {
+                println!("nothing was written: run again with --yes to record them");
+            }
+        }
+        if args.yes && !files.is_empty() {
+            baseline::record(&db, &table, &files).await?;
+            tracing::info!(through = through.unwrap_or_default(), files = files.len(), "baseline recorded");
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+    .await;
+    let released = lock.release().await;
+    let code = result?;
+    released?;
+    Ok(code)
 }
 
 fn print_config(s: &Settings, fig: &figment::Figment, json: bool) -> Result<()> {

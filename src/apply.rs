@@ -173,6 +173,14 @@ pub async fn apply(
                         let mut f = fail(&file, m, &e, 0, Some(piece.line), "the file ran outside a transaction: statements before this one were kept; recorded as failed (see `pgboot status`)", shutdown);
                         if let Error::Migration(mf) = &mut f {
                             relocate(mf, &e, offset, &m.sql);
+                            if let Ok(list) = crate::indexes::invalid(db).await {
+                                if let Some(text) = crate::indexes::describe(&list) {
+                                    mf.advice = Some(match mf.advice.take() {
+                                        Some(a) => format!("{a}; {text}"),
+                                        None => text,
+                                    });
+                                }
+                            }
                         }
                         outcome = Err(f);
                         break;

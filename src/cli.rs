@@ -24,7 +24,19 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Wait for the database, lock, apply pending migrations, record them (the default).
-    Migrate,
+    Migrate(MigrateArgs),
+    /// Show what `migrate` would do, changing nothing (alias: migrate --dry-run).
+    Plan {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        create: CreateDatabase,
+    },
+    /// Adopt a database built by legacy initdb.d schema files: record files as applied without running them.
+    Baseline(BaselineArgs),
+    /// After a human fixed something: re-record checksums, remove failed rows, drop invalid indexes.
+    Repair(RepairArgs),
     /// Only wait until the database accepts a query, then exit 0.
     Wait,
     /// Show applied, pending, drifted, missing and failed migrations.
@@ -46,6 +58,80 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct MigrateArgs {
+    /// Print the plan instead of applying it (same as `pgboot plan`).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run the tenancy check after migrating.
+    #[arg(long)]
+    pub check_tenancy: bool,
+    /// With --check-tenancy: make its findings fatal (exit 7).
+    #[arg(long, requires = "check_tenancy")]
+    pub strict: bool,
+    /// Print --dry-run's plan as JSON.
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
+    #[command(flatten)]
+    pub create: CreateDatabase,
+}
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct CreateDatabase {
+    /// Create the target database when it is missing (through the `postgres` maintenance database).
+    #[arg(long)]
+    pub create_database: bool,
+    /// With --create-database: the template database to copy.
+    #[arg(long, value_name = "NAME", requires = "create_database")]
+    pub template: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// Record every file up to and including this version as applied (kind `baseline`).
+    #[arg(
+        long,
+        value_name = "VERSION",
+        conflicts_with = "detect",
+        required_unless_present = "detect"
+    )]
+    pub through: Option<i64>,
+    /// Inspect the catalog and propose the version through which the files' objects already exist.
+    #[arg(long)]
+    pub detect: bool,
+    /// Write the history rows (without it, only show what would be recorded).
+    #[arg(long)]
+    pub yes: bool,
+    /// Allow a database that already has history.
+    #[arg(long)]
+    pub force: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// Migrations to repair (history names such as 001_initial_schema): a drifted one gets its
+    /// checksum re-recorded, a failed one has its failed row removed.
+    pub names: Vec<String>,
+    /// Re-record the checksum of every drifted migration.
+    #[arg(long)]
+    pub all_drifted: bool,
+    /// Remove every failed row left by a non-transactional migration, so it can run again.
+    #[arg(long)]
+    pub all_failed: bool,
+    /// Drop invalid indexes (left by a failed CREATE INDEX CONCURRENTLY) with DROP INDEX CONCURRENTLY.
+    #[arg(long)]
+    pub drop_invalid_indexes: bool,
+    /// Make the changes (without it, only show them).
+    #[arg(long)]
+    pub yes: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

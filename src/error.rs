@@ -65,6 +65,9 @@ pub enum Error {
     NotReady { waited: Duration, last: String },
     #[error("{}", crate::plan::describe_problems(.0))]
     History(Vec<Problem>),
+    /// The target database does not exist (SQLSTATE 3D000).
+    #[error("{0}")]
+    MissingDatabase(String),
     /// Authentication failure, missing database, TLS misconfiguration: retrying cannot help.
     #[error("{0}")]
     Connection(String),
@@ -87,7 +90,7 @@ impl Error {
             Error::Migration(_) | Error::Database { .. } => code::MIGRATION_FAILED,
             Error::NotReady { .. } => code::NOT_READY,
             Error::History(_) => code::HISTORY_MISMATCH,
-            Error::Connection(_) => code::CONNECTION,
+            Error::Connection(_) | Error::MissingDatabase(_) => code::CONNECTION,
             Error::LockTimeout { .. } => code::LOCK_TIMEOUT,
             Error::Findings(_) => code::FINDINGS,
             Error::Interrupted(Signal::Int) => code::SIGINT,

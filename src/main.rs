@@ -2,14 +2,18 @@
 
 mod app;
 mod apply;
+mod baseline;
 mod cli;
 mod config;
+mod createdb;
 mod db;
 mod error;
 mod history;
+mod indexes;
 mod lock;
 mod logging;
 mod plan;
+mod repair;
 mod report;
 mod scaffold;
 mod shutdown;

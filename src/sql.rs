@@ -869,7 +869,7 @@ pub struct Created {
     pub kind: &'static str,
     pub schema: Option<String>,
     pub name: String,
-    /// The table a policy or trigger is on.
+    /// The table a policy, trigger or index is on.
     pub on: Option<(Option<String>, String)>,
 }
 
@@ -885,14 +885,39 @@ pub fn created_object(stmt: &str) -> Option<Created> {
     if s.is(i, "OR") && s.is(i + 1, "REPLACE") {
         i += 2;
     }
-    while s.is_any(i, &["TEMP", "TEMPORARY", "UNLOGGED", "UNIQUE", "RECURSIVE", "GLOBAL", "LOCAL", "TRUSTED", "CONSTRAINT"]) {
+    while s.is_any(
+        i,
+        &[
+            "TEMP",
+            "TEMPORARY",
+            "UNLOGGED",
+            "UNIQUE",
+            "RECURSIVE",
+            "GLOBAL",
+            "LOCAL",
+            "TRUSTED",
+            "CONSTRAINT",
+        ],
+    ) {
         i += 1;
     }
     let kind = if s.is(i, "MATERIALIZED") && s.is(i + 1, "VIEW") {
         i += 1;
         "materialized view"
     } else {
-        const KINDS: &[&str] = &["table", "index", "view", "function", "procedure", "type", "policy", "extension", "schema", "sequence", "trigger"];
+        const KINDS: &[&str] = &[
+            "table",
+            "index",
+            "view",
+            "function",
+            "procedure",
+            "type",
+            "policy",
+            "extension",
+            "schema",
+            "sequence",
+            "trigger",
+        ];
         let k = KINDS.iter().find(|k| s.is(i, k))?;
         k
     };
@@ -907,7 +932,7 @@ pub fn created_object(stmt: &str) -> Option<Created> {
         return None;
     }
     let (schema, name, next) = qualified_name(&s, i)?;
-    let on = if matches!(kind, "policy" | "trigger") {
+    let on = if matches!(kind, "policy" | "trigger" | "index") {
         (next..s.toks.len()).find(|&j| s.is(j, "ON")).and_then(|j| {
             let (sc, n, _) = qualified_name(&s, j + 1)?;
             Some((sc, n))
@@ -915,7 +940,12 @@ pub fn created_object(stmt: &str) -> Option<Created> {
     } else {
         None
     };
-    Some(Created { kind, schema, name, on })
+    Some(Created {
+        kind,
+        schema,
+        name,
+        on,
+    })
 }
 
 fn ident(s: &Stmt<'_>, i: usize) -> Option<String> {
@@ -1565,15 +1595,44 @@ mod created_tests {
 
     #[test]
     fn names_of_created_objects() {
-        assert_eq!(c("CREATE TABLE IF NOT EXISTS public.Tenants (id int)"), Some(("table", Some("public".into()), "tenants".into(), None)));
-        assert_eq!(c("create unique index concurrently if not exists \"Idx\" on t (a)"), Some(("index", None, "Idx".into(), None)));
+        assert_eq!(
+            c("CREATE TABLE IF NOT EXISTS public.Tenants (id int)"),
+            Some(("table", Some("public".into()), "tenants".into(), None))
+        );
+        assert_eq!(
+            c("create unique index concurrently if not exists \"Idx\" on t (a)"),
+            Some(("index", None, "Idx".into(), Some("t".into())))
+        );
         assert_eq!(c("CREATE INDEX ON t (a)"), None);
-        assert_eq!(c("CREATE OR REPLACE FUNCTION app.f() RETURNS int AS $$ select 1 $$ LANGUAGE sql"), Some(("function", Some("app".into()), "f".into(), None)));
-        assert_eq!(c("CREATE MATERIALIZED VIEW IF NOT EXISTS s.mv AS SELECT 1"), Some(("materialized view", Some("s".into()), "mv".into(), None)));
-        assert_eq!(c("CREATE POLICY tenant_isolation ON public.contacts USING (true)"), Some(("policy", None, "tenant_isolation".into(), Some("contacts".into()))));
-        assert_eq!(c("CREATE EXTENSION IF NOT EXISTS vector"), Some(("extension", None, "vector".into(), None)));
-        assert_eq!(c("/* x */ CREATE TYPE status AS ENUM ('a')"), Some(("type", None, "status".into(), None)));
-        assert_eq!(c("CREATE TRIGGER trg BEFORE UPDATE ON deals FOR EACH ROW EXECUTE FUNCTION f()"), Some(("trigger", None, "trg".into(), Some("deals".into()))));
+        assert_eq!(
+            c("CREATE OR REPLACE FUNCTION app.f() RETURNS int AS $$ select 1 $$ LANGUAGE sql"),
+            Some(("function", Some("app".into()), "f".into(), None))
+        );
+        assert_eq!(
+            c("CREATE MATERIALIZED VIEW IF NOT EXISTS s.mv AS SELECT 1"),
+            Some(("materialized view", Some("s".into()), "mv".into(), None))
+        );
+        assert_eq!(
+            c("CREATE POLICY tenant_isolation ON public.contacts USING (true)"),
+            Some((
+                "policy",
+                None,
+                "tenant_isolation".into(),
+                Some("contacts".into())
+            ))
+        );
+        assert_eq!(
+            c("CREATE EXTENSION IF NOT EXISTS vector"),
+            Some(("extension", None, "vector".into(), None))
+        );
+        assert_eq!(
+            c("/* x */ CREATE TYPE status AS ENUM ('a')"),
+            Some(("type", None, "status".into(), None))
+        );
+        assert_eq!(
+            c("CREATE TRIGGER trg BEFORE UPDATE ON deals FOR EACH ROW EXECUTE FUNCTION f()"),
+            Some(("trigger", None, "trg".into(), Some("deals".into())))
+        );
         assert_eq!(c("ALTER TABLE t ADD COLUMN x int"), None);
         assert_eq!(c("SELECT 'CREATE TABLE x'"), None);
     }

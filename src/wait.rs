@@ -36,10 +36,12 @@ pub fn classify(err: &tokio_postgres::Error, target: &Target) -> Failure {
                 target.user(),
                 db.message()
             ),
-            "3D000" => format!(
-                "database {:?} does not exist on {target} (SQLSTATE 3D000); create it, or set PGDATABASE / POSTGRES_DB / the URL to an existing one",
-                target.dbname()
-            ),
+            "3D000" => {
+                return Failure::Permanent(Error::MissingDatabase(format!(
+                    "database {:?} does not exist on {target} (SQLSTATE 3D000); create it, pass --create-database, or set PGDATABASE / POSTGRES_DB / the URL to an existing one",
+                    target.dbname()
+                )))
+            }
             _ => format!("cannot connect to {target}: {}", describe_pg_error(err)),
         };
         return Failure::Permanent(Error::Connection(msg));

@@ -1,0 +1,358 @@
+//! plan, baseline, repair, invalid indexes and --create-database against a real PostgreSQL.
+
+mod common;
+use common::*;
+
+use std::path::{Path, PathBuf};
+
+/// The repo's migrations/, without 011 when this server has no pgvector.
+fn repo_migrations(db: &TestDb) -> tempfile::TempDir {
+    let vector = db
+        .one("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")
+        .as_deref()
+        == Some("1");
+    let dir = tempfile::tempdir().unwrap();
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().into_string().unwrap();
+        if name.starts_with("011") && !vector {
+            continue;
+        }
+        std::fs::copy(e.path(), dir.path().join(&name)).unwrap();
+    }
+    dir
+}
+
+fn sorted_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn baseline_detect_adopts_an_initdb_built_database_then_migrate_applies_only_newer_files() {
+    let db = cluster().create_db("baseline");
+    let dir = repo_migrations(&db);
+    // What docker-entrypoint-initdb.d did: run the first files' SQL directly, no history.
+    for f in sorted_files(dir.path()).iter().take(2) {
+        db.query(&std::fs::read_to_string(f).unwrap());
+    }
+    let r = pgboot(&db.url, dir.path(), &["baseline", "--detect", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["through"], 2, "{v}");
+    assert_eq!(
+        v["record"],
+        serde_json::json!(["001_initial_schema", "002_performance_optimization"])
+    );
+    assert_eq!(v["written"], false);
+    assert_eq!(
+        db.count("SELECT count(*) FROM pgboot.schema_history"),
+        0,
+        "wrote without --yes"
+    );
+
+    let r = pgboot(&db.url, dir.path(), &["baseline", "--detect", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("001_initial_schema") && r.stdout.contains("present"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("008_ai_features_tables") && r.stdout.contains("missing table"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM pgboot.schema_history WHERE kind = 'baseline'"),
+        2
+    );
+
+    let r = pgboot(&db.url, dir.path(), &["migrate"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let total = sorted_files(dir.path()).len() as i64;
+    assert_eq!(
+        db.count("SELECT count(*) FROM pgboot.schema_history WHERE kind = 'migrate'"),
+        total - 2
+    );
+    assert!(
+        r.stderr.contains(&format!("already up to date 2")),
+        "{}",
+        r.stderr
+    );
+
+    let r = pgboot(&db.url, dir.path(), &["baseline", "--through", "1"]);
+    assert_eq!(
+        r.code,
+        2,
+        "history exists: refuse without --force: {}",
+        r.all()
+    );
+    assert!(r.stderr.contains("--force"), "{}", r.stderr);
+}
+
+#[test]
+fn baseline_through_records_without_running() {
+    let db = cluster().create_db("through");
+    let dir = migrations(&[
+        ("001_a.sql", "CREATE TABLE a (id int);"),
+        ("002_b.sql", "CREATE TABLE b (id int);"),
+        ("003_c.sql", "CREATE TABLE c (id int);"),
+    ]);
+    db.query("CREATE TABLE a (id int); CREATE TABLE b (id int);");
+    let r = pgboot(
+        &db.url,
+        dir.path(),
+        &["baseline", "--through", "2", "--yes"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    let r = pgboot(&db.url, dir.path(), &["migrate"]);
+    assert_eq!(r.code, 0, "a baselined file ran again: {}", r.all());
+    assert_eq!(
+        db.one(
+            "SELECT string_agg(name || ':' || kind, ',' ORDER BY name) FROM pgboot.schema_history"
+        )
+        .as_deref(),
+        Some("001_a:baseline,002_b:baseline,003_c:migrate")
+    );
+}
+
+#[test]
+fn failed_unique_index_concurrently_is_reported_and_repaired() {
+    let db = cluster().create_db("invalidx");
+    let dir = migrations(&[
+        ("001_data.sql", "CREATE TABLE accounts (email text);\nINSERT INTO accounts VALUES ('a@x'), ('a@x'), ('b@x');\n"),
+        ("002_unique.sql", "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS accounts_email_key ON accounts (email);\n"),
+    ]);
+    let r = pgboot(&db.url, dir.path(), &[]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("23505"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"accounts_email_key\";"),
+        "no DROP advice: {}",
+        r.stderr
+    );
+    assert_eq!(db.one("SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'accounts_email_key'::regclass").as_deref(), Some("false"));
+
+    let s = pgboot(&db.url, dir.path(), &["status"]);
+    assert!(s.stdout.contains("failed"), "{}", s.stdout);
+    assert!(
+        s.stderr.contains("invalid index public.accounts_email_key")
+            && s.stderr.contains("DROP INDEX CONCURRENTLY"),
+        "{}",
+        s.stderr
+    );
+    let v = pgboot(&db.url, dir.path(), &["validate"]);
+    assert_eq!(v.code, 4, "{}", v.all());
+    assert!(v.stderr.contains("invalid index"), "{}", v.stderr);
+
+    let dry = pgboot(
+        &db.url,
+        dir.path(),
+        &["repair", "--drop-invalid-indexes", "--all-failed"],
+    );
+    assert_eq!(dry.code, 0, "{}", dry.all());
+    assert!(
+        dry.stdout.contains("--yes") && dry.stdout.contains("accounts_email_key"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM pg_class WHERE relname = 'accounts_email_key'"),
+        1,
+        "changed without --yes"
+    );
+
+    db.query(
+        "DELETE FROM accounts WHERE ctid = (SELECT max(ctid) FROM accounts WHERE email = 'a@x')",
+    );
+    let r = pgboot(
+        &db.url,
+        dir.path(),
+        &[
+            "repair",
+            "--drop-invalid-indexes",
+            "--all-failed",
+            "--yes",
+            "--json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    let j: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(j["actions"].as_array().unwrap().len(), 2, "{j}");
+    assert_eq!(
+        db.count("SELECT count(*) FROM pg_class WHERE relname = 'accounts_email_key'"),
+        0
+    );
+
+    let r = pgboot(&db.url, dir.path(), &[]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(db.one("SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'accounts_email_key'::regclass").as_deref(), Some("true"));
+}
+
+#[test]
+fn repair_rerecords_drifted_checksums_only_with_yes() {
+    let db = cluster().create_db("repairdrift");
+    let dir = migrations(&[("001_a.sql", "CREATE TABLE a (id int);\n")]);
+    assert_eq!(pgboot(&db.url, dir.path(), &[]).code, 0);
+    std::fs::write(
+        dir.path().join("001_a.sql"),
+        "-- reformatted by a human\nCREATE TABLE a (id int);\n",
+    )
+    .unwrap();
+    assert_eq!(pgboot(&db.url, dir.path(), &[]).code, 4);
+
+    let r = pgboot(&db.url, dir.path(), &["repair", "001_a"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("re-record checksum sha256-lf:") && r.stdout.contains(" -> sha256-lf:"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        pgboot(&db.url, dir.path(), &[]).code,
+        4,
+        "repaired without --yes"
+    );
+
+    let r = pgboot(&db.url, dir.path(), &["repair", "--all-drifted", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(pgboot(&db.url, dir.path(), &[]).code, 0);
+
+    let r = pgboot(&db.url, dir.path(), &["repair", "001_a", "--yes"]);
+    assert_eq!(r.code, 2, "an applied file needs no repair: {}", r.all());
+    let r = pgboot(&db.url, dir.path(), &["repair"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+}
+
+#[test]
+fn plan_and_migrate_agree_on_a_mixed_directory() {
+    let db = cluster().create_db("plan");
+    let dir = migrations(&[
+        ("001_tx.sql", "CREATE TABLE t (id int, v text);\n"),
+        ("002_cic.sql", "-- build without blocking writes\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t_v ON t (v);\n"),
+        ("003_own.sql", "BEGIN;\nALTER TABLE t ADD COLUMN w int;\nCOMMIT;\n"),
+        ("004_directive.sql", "-- pgboot:no-transaction\nALTER TABLE t ADD COLUMN x int;\n"),
+        ("005_trap.sql", "SELECT 'VACUUM' AS status;\n"),
+    ]);
+    let p = pgboot(&db.url, dir.path(), &["plan", "--json"]);
+    assert_eq!(p.code, 0, "{}", p.all());
+    let plan: serde_json::Value = serde_json::from_str(p.stdout.trim()).unwrap();
+    let dry = pgboot(&db.url, dir.path(), &["migrate", "--dry-run", "--json"]);
+    assert_eq!(dry.code, 0, "{}", dry.all());
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(dry.stdout.trim()).unwrap(),
+        plan,
+        "plan and migrate --dry-run differ"
+    );
+    assert_eq!(
+        db.one("SELECT to_regclass('t')::text"),
+        None,
+        "plan changed something"
+    );
+    let pending = plan["pending"].as_array().unwrap();
+    assert_eq!(pending.len(), 5);
+    assert_eq!(pending[1]["no_transaction_line"], 2);
+    assert_eq!(
+        pending[1]["no_transaction_statement"],
+        "CREATE INDEX CONCURRENTLY"
+    );
+
+    let text = pgboot(&db.url, dir.path(), &["plan"]);
+    assert!(
+        text.stdout.contains("line 2 has CREATE INDEX CONCURRENTLY")
+            && text.stdout.contains("checks that would stop the run: none"),
+        "{}",
+        text.stdout
+    );
+
+    let r = pgboot(&db.url, dir.path(), &["migrate"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let recorded: Vec<(String, bool)> = db
+        .query("SELECT name, transactional FROM pgboot.schema_history ORDER BY version")
+        .into_iter()
+        .map(|r| (r[0].clone().unwrap(), r[1].as_deref() == Some("t")))
+        .collect();
+    let planned: Vec<(String, bool)> = pending
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap().to_owned(),
+                f["transactional"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        recorded, planned,
+        "migrate ran the files differently from the plan"
+    );
+
+    // A drifted file stops both the same way.
+    std::fs::write(
+        dir.path().join("001_tx.sql"),
+        "CREATE TABLE t (id bigint);\n",
+    )
+    .unwrap();
+    let p = pgboot(&db.url, dir.path(), &["plan"]);
+    let m = pgboot(&db.url, dir.path(), &["migrate"]);
+    assert_eq!((p.code, m.code), (4, 4), "{}\n{}", p.all(), m.all());
+    assert!(
+        p.stdout.contains("001_tx") && p.stdout.contains("checks that would stop the run:"),
+        "{}",
+        p.stdout
+    );
+}
+
+#[test]
+fn create_database_with_template_and_without_createdb() {
+    let c = cluster();
+    let tpl = c.create_db("tpl");
+    tpl.query("CREATE TABLE from_template (id int)");
+    let name = format!("created_{}", std::process::id());
+    let url = c.url(&name);
+    let dir = migrations(&[("001_a.sql", "CREATE TABLE a (id int);")]);
+
+    let p = pgboot(&url, dir.path(), &["plan", "--create-database"]);
+    assert_eq!(p.code, 0, "{}", p.all());
+    assert!(p.stdout.contains("would create"), "{}", p.stdout);
+    let r = pgboot(&url, dir.path(), &["migrate"]);
+    assert_eq!(r.code, 5, "{}", r.all());
+    assert!(r.stderr.contains("--create-database"), "{}", r.stderr);
+
+    let r = pgboot(
+        &url,
+        dir.path(),
+        &["migrate", "--create-database", "--template", &tpl.name],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(
+        query(
+            &url,
+            "SELECT to_regclass('from_template')::text, to_regclass('a')::text"
+        )[0],
+        vec![Some("from_template".to_owned()), Some("a".to_owned())]
+    );
+    let r = pgboot(&url, dir.path(), &["migrate", "--create-database"]);
+    assert_eq!(r.code, 0, "an existing database is fine: {}", r.all());
+
+    let role = format!("nocreatedb_{}", std::process::id());
+    query(
+        &c.url("postgres"),
+        &format!("CREATE ROLE {role} LOGIN PASSWORD '{PASSWORD}'"),
+    );
+    let url = format!(
+        "postgres://{role}:{PASSWORD}@127.0.0.1:{}/never_{role}?sslmode=disable",
+        c.port
+    );
+    let r = pgboot(&url, dir.path(), &["migrate", "--create-database"]);
+    query(&c.url("postgres"), &format!("DROP ROLE {role}"));
+    assert_eq!(r.code, 5, "{}", r.all());
+    assert!(r.stderr.contains("CREATEDB"), "{}", r.stderr);
+    assert!(!r.all().contains(PASSWORD));
+}
