@@ -17,6 +17,7 @@ mod repair;
 mod report;
 mod scaffold;
 mod shutdown;
+mod snapshot;
 mod source;
 mod sql;
 mod tls;

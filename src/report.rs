@@ -164,10 +164,12 @@ fn find_body_open(text: &str) -> Option<usize> {
 /// Advice pgboot can add for errors it recognises.
 fn advice(f: &MigrationFailure) -> Option<String> {
     let msg = f.message.to_ascii_lowercase();
-    // 0A000 feature_not_supported / 58P01 undefined_file: the extension is not installed on the server.
+    // The extension is not installed on the server. PostgreSQL 15+: 0A000 feature_not_supported,
+    // `extension "vector" is not available`; 13 and 14: 58P01 undefined_file, `could not open
+    // extension control file ".../extension/vector.control": No such file or directory`.
     if (f.sqlstate == "0A000" || f.sqlstate == "58P01")
         && msg.contains("extension")
-        && msg.contains("\"vector\"")
+        && (msg.contains("\"vector\"") || msg.contains("/vector.control\""))
     {
         return Some("this server has no pgvector; use an image with pgvector, e.g. pgvector/pgvector:pg17, or install postgresql-17-pgvector".into());
     }
@@ -342,6 +344,26 @@ mod tests {
         assert!(out.contains("SELEC 1;"), "{out}");
         assert!(out.contains("^^^^^"), "{out}");
         assert!(out.contains("42601"), "{out}");
+    }
+
+    #[test]
+    fn pgvector_advice_on_every_version() {
+        let f = |sqlstate: &str, message: &str| MigrationFailure {
+            sqlstate: sqlstate.into(),
+            message: message.into(),
+            ..Default::default()
+        };
+        let pg17 = f("0A000", "extension \"vector\" is not available");
+        let pg13 = f(
+            "58P01",
+            "could not open extension control file \"/usr/share/postgresql/13/extension/vector.control\": No such file or directory",
+        );
+        for m in [pg17, pg13] {
+            let a = advice(&m).unwrap_or_default();
+            assert!(a.contains("pgvector/pgvector:pg17"), "{a:?}");
+        }
+        let other = f("0A000", "extension \"postgis\" is not available");
+        assert_eq!(advice(&other), None);
     }
 
     #[test]

@@ -1,0 +1,117 @@
+//! A text snapshot of the catalog of the application schemas (one line per object, sorted), to
+//! prove that re-running migrations changes nothing. The query lives in `catalog_snapshot.sql`
+//! (shared with `tests/sql/check_schema.sh` and the schema tests).
+#![allow(dead_code)] // take() and diff() are used by `verify`, which lands next
+
+use tokio_postgres::SimpleQueryMessage;
+
+use crate::db::Db;
+use crate::error::{Error, Result};
+
+/// One SELECT returning one text column (`line`), deterministically ordered.
+pub const CATALOG: &str = include_str!("catalog_snapshot.sql");
+
+/// Runs [`CATALOG`] (simple-query protocol: one round trip) and returns its lines.
+pub async fn take(db: &Db) -> Result<Vec<String>> {
+    query_lines(db, CATALOG, "taking the catalog snapshot").await
+}
+
+/// Runs a query whose first column is text and returns that column, row by row.
+pub async fn query_lines(db: &Db, sql: &str, context: &str) -> Result<Vec<String>> {
+    let msgs = db
+        .client
+        .simple_query(sql)
+        .await
+        .map_err(|e| Error::db(context, &e))?;
+    Ok(rows_as_lines(&msgs))
+}
+
+fn rows_as_lines(msgs: &[SimpleQueryMessage]) -> Vec<String> {
+    msgs.iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(r.get(0).unwrap_or("").to_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Lines only in `before` (prefixed `- `) and only in `after` (prefixed `+ `), in sorted order.
+/// Both inputs are multisets: a line that appears twice after and once before is one `+`.
+pub fn diff(before: &[String], after: &[String]) -> Vec<String> {
+    let mut a: Vec<&String> = before.iter().collect();
+    let mut b: Vec<&String> = after.iter().collect();
+    a.sort();
+    b.sort();
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    while i < a.len() || j < b.len() {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x == y => {
+                i += 1;
+                j += 1;
+            }
+            (Some(x), Some(y)) if x < y => {
+                out.push(format!("- {x}"));
+                i += 1;
+            }
+            (Some(_), Some(y)) => {
+                out.push(format!("+ {y}"));
+                j += 1;
+            }
+            (Some(x), None) => {
+                out.push(format!("- {x}"));
+                i += 1;
+            }
+            (None, Some(y)) => {
+                out.push(format!("+ {y}"));
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::diff;
+
+    fn v(x: &[&str]) -> Vec<String> {
+        x.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn identical_is_empty() {
+        let a = v(&["relation a", "relation b"]);
+        assert!(diff(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn removed_and_added_lines() {
+        let before = v(&["index t i1", "policy t p", "relation t rls=true"]);
+        let after = v(&["index t i1", "index t i2", "relation t rls=false"]);
+        assert_eq!(
+            diff(&before, &after),
+            v(&[
+                "+ index t i2",
+                "- policy t p",
+                "+ relation t rls=false",
+                "- relation t rls=true"
+            ])
+        );
+    }
+
+    #[test]
+    fn duplicates_count() {
+        let before = v(&["policy t p"]);
+        let after = v(&["policy t p", "policy t p"]);
+        assert_eq!(diff(&before, &after), v(&["+ policy t p"]));
+        assert_eq!(diff(&after, &before), v(&["- policy t p"]));
+    }
+
+    #[test]
+    fn the_query_is_one_select() {
+        let a = crate::sql::analyze(super::CATALOG);
+        assert_eq!(a.pieces.iter().filter(|p| !p.is_empty()).count(), 1);
+    }
+}
