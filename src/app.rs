@@ -181,16 +181,7 @@ async fn migrate(
     let (target, tls) = connection(s)?;
     let db = connect(s, &session_target(s, &target), &tls, &args.create, shutdown).await?;
     shutdown.set_cancel(Some(db.canceller()));
-    let lock_db = Db::connect(&target, &tls)
-        .await
-        .map_err(|e| Error::db("opening the lock connection", &e))?;
-    let lock = lock::acquire(
-        lock_db,
-        &s.history_table,
-        s.lock_timeout.map(|d| d.0),
-        shutdown,
-    )
-    .await?;
+    let lock = take_lock(s, &target, &tls, shutdown).await?;
     let result = migrate_locked(&db, &table, &found, shutdown).await;
     let released = lock.release().await;
     shutdown.set_cancel(None);
@@ -424,20 +415,30 @@ async fn validate(s: &Settings, shutdown: &Shutdown) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Connects and takes the migration lock, for the commands that write history.
-async fn locked(s: &Settings, shutdown: &Shutdown) -> Result<(Db, lock::Lock)> {
-    let (target, tls) = connection(s)?;
-    let db = wait::connect(&target, &tls, s.wait_timeout.0, shutdown).await?;
-    let lock_db = Db::connect(&target, &tls)
+/// The migration lock, on a connection of its own that stays idle outside any transaction.
+async fn take_lock(
+    s: &Settings,
+    target: &Target,
+    tls: &tls::Tls,
+    shutdown: &Shutdown,
+) -> Result<lock::Lock> {
+    let lock_db = Db::connect(target, tls)
         .await
         .map_err(|e| Error::db("opening the lock connection", &e))?;
-    let lock = lock::acquire(
+    lock::acquire(
         lock_db,
         &s.history_table,
         s.lock_timeout.map(|d| d.0),
         shutdown,
     )
-    .await?;
+    .await
+}
+
+/// Connects and takes the migration lock, for the commands that write history.
+async fn locked(s: &Settings, shutdown: &Shutdown) -> Result<(Db, lock::Lock)> {
+    let (target, tls) = connection(s)?;
+    let db = wait::connect(&target, &tls, s.wait_timeout.0, shutdown).await?;
+    let lock = take_lock(s, &target, &tls, shutdown).await?;
     Ok((db, lock))
 }
 
