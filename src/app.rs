@@ -94,6 +94,10 @@ async fn dispatch(
         }
         Command::Status { json } => status(s, shutdown, json).await,
         Command::Validate => validate(s, shutdown).await,
+        Command::Verify { json } => crate::verify::run(s, shutdown, json).await,
+        Command::CheckTenancy { strict, json } => {
+            crate::tenancy::run(s, shutdown, strict, json).await
+        }
         Command::Baseline(args) => baseline_cmd(s, shutdown, &args).await,
         Command::Repair(args) => repair_cmd(s, shutdown, &args).await,
         Command::Config { .. } | Command::New { .. } => {
@@ -194,6 +198,9 @@ async fn migrate(
         "summary: applied {applied}, already up to date {up_to_date}, total {} ms",
         started.elapsed().as_millis()
     );
+    if args.check_tenancy {
+        crate::tenancy::after_migrate(&db, args.strict).await?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

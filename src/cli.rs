@@ -47,6 +47,21 @@ pub enum Command {
     },
     /// Check the history against the files without applying anything (exit 4 on any disagreement).
     Validate,
+    /// Prove every migration idempotent: apply all into a scratch database, run each file again, compare (exit 7 on findings).
+    Verify {
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check every table with a tenant_id column: uuid NOT NULL, leading index, RLS enabled and forced, a tenant policy.
+    CheckTenancy {
+        /// Exit 7 when any error-severity finding is reported.
+        #[arg(long)]
+        strict: bool,
+        /// Print a JSON array of {table, rule, severity, message}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Create migrations/<next number>_<name>.sql from the template (header, idempotent example, status line).
     New {
         /// What the migration does, e.g. add_sso

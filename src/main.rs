@@ -20,7 +20,9 @@ mod shutdown;
 mod snapshot;
 mod source;
 mod sql;
+mod tenancy;
 mod tls;
+mod verify;
 mod wait;
 
 use std::process::ExitCode;

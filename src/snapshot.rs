@@ -1,7 +1,6 @@
 //! A text snapshot of the catalog of the application schemas (one line per object, sorted), to
 //! prove that re-running migrations changes nothing. The query lives in `catalog_snapshot.sql`
 //! (shared with `tests/sql/check_schema.sh` and the schema tests).
-#![allow(dead_code)] // take() and diff() are used by `verify`, which lands next
 
 use tokio_postgres::SimpleQueryMessage;
 
@@ -11,7 +10,9 @@ use crate::error::{Error, Result};
 /// One SELECT returning one text column (`line`), deterministically ordered.
 pub const CATALOG: &str = include_str!("catalog_snapshot.sql");
 
-/// Runs [`CATALOG`] (simple-query protocol: one round trip) and returns its lines.
+/// Runs [`CATALOG`] (simple-query protocol: one round trip) and returns its lines. (`verify`
+/// sends it together with its row counts through [`query_lines`], still one round trip.)
+#[allow(dead_code)]
 pub async fn take(db: &Db) -> Result<Vec<String>> {
     query_lines(db, CATALOG, "taking the catalog snapshot").await
 }

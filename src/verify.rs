@@ -1,0 +1,439 @@
+//! `pgboot verify`: the CI gate that every migration is idempotent.
+//!
+//! 1. Creates a scratch database on the target's server (`pgboot_verify_<pid>_<n>`), dropped at
+//!    the end whatever happens (`DROP DATABASE IF EXISTS … WITH (FORCE)`).
+//! 2. Applies every file into it with pgboot's own apply path (history table included), then
+//!    snapshots the catalog and the row count of every table.
+//! 3. Runs every file a second time, statement by statement in autocommit (as psql would),
+//!    snapshotting after each file.
+//! 4. Reports each statement that fails on the second run (with advice for the usual
+//!    SQLSTATEs) and each file whose second run changes the snapshot.
+//! 5. Runs the tenancy check on the scratch database.
+//!
+//! Exit 7 on any finding, 0 when clean.
+
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::apply;
+use crate::config::{Settings, Target};
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::history::{self, TableName};
+use crate::shutdown::Shutdown;
+use crate::snapshot;
+use crate::source::{self, Migration};
+use crate::sql;
+use crate::tenancy;
+use crate::tls::Tls;
+
+/// Row counts of every table in scope, as snapshot lines (`rows <schema.table> <n>`): an INSERT
+/// that adds rows on every run changes them. One query, `query_to_xml` (PostgreSQL 13+).
+const ROW_COUNTS: &str = r#"
+SELECT format('rows %I.%I %s', n.nspname, c.relname,
+              (xpath('/row/c/text()',
+                     query_to_xml(format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname),
+                                  false, true, '')))[1]::text)
+  FROM pg_catalog.pg_class c
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p', 'm')
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', $1)
+   AND n.nspname !~ '^pg_(toast_)?temp_'
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                    WHERE d.classid = 'pg_catalog.pg_class'::regclass
+                      AND d.objid = c.oid AND d.deptype = 'e')
+   AND (c.relkind <> 'm' OR c.relispopulated)
+ ORDER BY 1
+"#;
+
+/// A problem found on the second run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    pub line: Option<usize>,
+    /// E.g. `CREATE TABLE tenants`, `INSERT INTO`.
+    pub statement: Option<String>,
+    pub sqlstate: Option<String>,
+    pub message: String,
+    pub advice: Option<String>,
+    /// Snapshot lines the second run removed (`- `) or added (`+ `).
+    pub diff: Vec<String>,
+}
+
+impl Problem {
+    /// `001_initial_schema.sql:13 CREATE TABLE tenants is not idempotent: relation "tenants" already exists; use IF NOT EXISTS`
+    pub fn headline(&self) -> String {
+        let at = match self.line {
+            Some(l) => format!("{}:{l}", self.file),
+            None => self.file.clone(),
+        };
+        let what = self
+            .statement
+            .as_deref()
+            .map(|s| format!(" {s}"))
+            .unwrap_or_default();
+        let advice = self
+            .advice
+            .as_deref()
+            .map(|a| format!("; {a}"))
+            .unwrap_or_default();
+        format!("{at}{what} is not idempotent: {}{advice}", self.message)
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "file": self.file,
+            "line": self.line,
+            "statement": self.statement,
+            "sqlstate": self.sqlstate,
+            "message": self.message,
+            "advice": self.advice,
+            "diff": self.diff,
+            "headline": self.headline(),
+        })
+    }
+}
+
+/// What to do about an error a statement raises when it runs a second time.
+pub fn advice_for(sqlstate: &str) -> Option<&'static str> {
+    Some(match sqlstate {
+        "42P07" | "42P06" => "use IF NOT EXISTS",
+        "42710" => "drop it first with DROP … IF EXISTS, or create it in a DO block that checks the catalog first",
+        "42723" => "use CREATE OR REPLACE",
+        "42701" => "use ADD COLUMN IF NOT EXISTS",
+        "23505" => "use INSERT … ON CONFLICT DO NOTHING",
+        "42704" | "42P01" | "3F000" | "42883" => "use IF EXISTS",
+        "42703" => "guard it with a DO block that checks information_schema.columns",
+        _ => return None,
+    })
+}
+
+/// How a statement is named in messages: `CREATE TABLE tenants`, or its first keywords.
+pub fn describe_statement(stmt: &str) -> String {
+    if let Some(c) = sql::created_object(stmt) {
+        return format!("CREATE {} {}", c.kind.to_ascii_uppercase(), c.name);
+    }
+    let words = sql::leading_keywords(stmt, 3);
+    let n = match words.first().map(String::as_str) {
+        Some("INSERT") | Some("ALTER") | Some("DROP") | Some("GRANT") | Some("COMMENT") => {
+            2.min(words.len())
+        }
+        _ => words.len().min(2),
+    };
+    words[..n].join(" ")
+}
+
+/// The relation a snapshot line is about (`public.t` in `column public.t 0001 id integer`).
+fn line_object(line: &str) -> Option<&str> {
+    let rest = line
+        .strip_prefix("- ")
+        .or_else(|| line.strip_prefix("+ "))?;
+    rest.split_whitespace().nth(1)
+}
+
+/// For a file whose second run changed the snapshot: the first statement that names one of the
+/// changed objects (row counts point at the INSERT), and the advice.
+fn attribute_diff(m: &Migration, pieces: &[&sql::Piece], diff: &[String]) -> Problem {
+    let rows_changed = diff.iter().any(|l| l[2..].starts_with("rows "));
+    let names: Vec<String> = diff
+        .iter()
+        .filter_map(|l| line_object(l))
+        .filter_map(|o| o.rsplit('.').next())
+        .map(|n| n.trim_matches('"').to_ascii_lowercase())
+        .collect();
+    let culprit = pieces.iter().find(|p| {
+        let text = p.text(&m.sql).to_ascii_lowercase();
+        let is_insert =
+            sql::leading_keywords(&text, 1).first().map(String::as_str) == Some("INSERT");
+        (!rows_changed || is_insert) && names.iter().any(|n| text.contains(n.as_str()))
+    });
+    let (message, advice) = if rows_changed {
+        (
+            "its second run adds rows".to_string(),
+            "use INSERT … ON CONFLICT DO NOTHING or WHERE NOT EXISTS".to_string(),
+        )
+    } else {
+        (
+            "its second run changes the catalog".to_string(),
+            "guard the statement so a second run leaves the schema as it is".to_string(),
+        )
+    };
+    Problem {
+        file: m.file_name(),
+        line: culprit.map(|p| p.line),
+        statement: culprit.map(|p| describe_statement(p.text(&m.sql))),
+        sqlstate: None,
+        message,
+        advice: Some(advice),
+        diff: diff.to_vec(),
+    }
+}
+
+fn scratch_name() -> String {
+    let n = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_micros())
+        .unwrap_or(0);
+    format!("pgboot_verify_{}_{n}", std::process::id())
+}
+
+fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// `pgboot verify [--json]`.
+pub async fn run(s: &Settings, shutdown: &Shutdown, json: bool) -> Result<ExitCode> {
+    let table = TableName::parse(&s.history_table)?;
+    let found = source::discover(&s.migrations)?;
+    for w in &found.warnings {
+        tracing::warn!("{w}");
+    }
+    // Lex every file before creating anything.
+    for m in &found.migrations {
+        apply::prepare(m)?;
+    }
+    let target = s.connection()?;
+    let tls = crate::tls::connector(&target)?;
+    let admin = crate::wait::connect(&target, &tls, s.wait_timeout.0, shutdown).await?;
+    let name = scratch_name();
+    if let Err(e) = admin
+        .client
+        .batch_execute(&format!("CREATE DATABASE {}", quote_ident(&name)))
+        .await
+    {
+        if e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
+            return Err(Error::Connection(format!(
+                "role {:?} lacks CREATEDB: `pgboot verify` applies the migrations to a scratch database it creates and drops; grant it with `ALTER ROLE {} CREATEDB`, or run verify as a role that has it (server: {})",
+                target.user(),
+                quote_ident(target.user()),
+                crate::error::describe_pg_error(&e)
+            )));
+        }
+        return Err(Error::db(
+            format!("creating the scratch database {name}"),
+            &e,
+        ));
+    }
+    tracing::info!(database = %name, "created the scratch database {name}; it is dropped at the end");
+    let mut scratch_target = target.clone();
+    scratch_target.pg.dbname(&name);
+    let outcome = verify_in(&scratch_target, &tls, &table, &found.migrations, shutdown).await;
+    shutdown.set_cancel(None);
+    let dropped = admin
+        .client
+        .batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_ident(&name)
+        ))
+        .await;
+    match &dropped {
+        Ok(()) => tracing::info!(database = %name, "dropped the scratch database {name}"),
+        Err(e) => {
+            tracing::error!(database = %name, "could not drop the scratch database {name}: {}; drop it by hand", crate::error::describe_pg_error(e))
+        }
+    }
+    let (problems, tables, tenancy_findings) = outcome?;
+    dropped.map_err(|e| Error::db(format!("dropping the scratch database {name}"), &e))?;
+
+    let files: Vec<serde_json::Value> = found
+        .migrations
+        .iter()
+        .map(|m| {
+            let f = m.file_name();
+            let n = problems.iter().filter(|p| p.file == f).count();
+            serde_json::json!({ "file": f, "idempotent": n == 0, "problems": n })
+        })
+        .collect();
+    let total = problems.len() + tenancy_findings.len();
+    if json {
+        let out = serde_json::json!({
+            "database": name,
+            "files": files,
+            "findings": problems.iter().map(Problem::to_json).collect::<Vec<_>>(),
+            "tenancy": tenancy_findings.iter().map(tenancy::Finding::to_json).collect::<Vec<_>>(),
+        });
+        println!("{out}");
+    } else {
+        for p in &problems {
+            println!("{}", p.headline());
+            for d in &p.diff {
+                println!("    {d}");
+            }
+        }
+        if !tenancy_findings.is_empty() {
+            print!("{}", tenancy::render_table(&tenancy_findings));
+        }
+    }
+    let summary = format!(
+        "verify: {} files, {} not idempotent, {} tenancy findings on {tables} tenant-scoped tables",
+        found.migrations.len(),
+        files.iter().filter(|f| f["idempotent"] == false).count(),
+        tenancy_findings.len()
+    );
+    if total > 0 {
+        return Err(Error::Findings(summary));
+    }
+    tracing::info!("{summary}");
+    Ok(ExitCode::SUCCESS)
+}
+
+type Outcome = (Vec<Problem>, usize, Vec<tenancy::Finding>);
+
+/// Everything that runs inside the scratch database; its connection is closed on return.
+async fn verify_in(
+    target: &Target,
+    tls: &Tls,
+    table: &TableName,
+    migrations: &[Migration],
+    shutdown: &Shutdown,
+) -> Result<Outcome> {
+    let db = Db::connect(target, tls)
+        .await
+        .map_err(|e| Error::db("connecting to the scratch database", &e))?;
+    shutdown.set_cancel(Some(db.canceller()));
+    // First pass: exactly as `migrate` applies them.
+    history::ensure_and_load(&db, table).await?;
+    for m in migrations {
+        if let Some(sig) = shutdown.signalled() {
+            return Err(Error::Interrupted(sig));
+        }
+        let p = apply::prepare(m)?;
+        apply::apply(&db, table, &p, shutdown).await?;
+        tracing::debug!(migration = %m.name, "first run applied");
+    }
+    let snap_sql = format!(
+        "{}\n;\n{}",
+        snapshot::CATALOG,
+        ROW_COUNTS.replace("$1", &crate::db::quote_literal(&table.schema))
+    );
+    let mut before = snapshot::query_lines(&db, &snap_sql, "taking the snapshot").await?;
+    // Second pass: statement by statement, autocommit, as psql would.
+    let mut problems = Vec::new();
+    for m in migrations {
+        let analysis = sql::analyze(&m.sql);
+        let pieces: Vec<&sql::Piece> = analysis.pieces.iter().filter(|p| !p.is_empty()).collect();
+        // The second run's "already exists, skipping" NOTICEs are expected: logged at debug level.
+        for piece in &pieces {
+            if let Some(sig) = shutdown.signalled() {
+                return Err(Error::Interrupted(sig));
+            }
+            let text = piece.text(&m.sql);
+            if let Err(e) = db.client.simple_query(text).await {
+                if let Some(sig) = shutdown.signalled() {
+                    return Err(Error::Interrupted(sig));
+                }
+                let Some(dbe) = e.as_db_error() else {
+                    return Err(Error::db(
+                        format!("running {} a second time", m.file_name()),
+                        &e,
+                    ));
+                };
+                let code = dbe.code().code();
+                if code == "25P02" {
+                    continue; // the file's own transaction block is aborted: already reported
+                }
+                problems.push(Problem {
+                    file: m.file_name(),
+                    line: Some(piece.line),
+                    statement: Some(describe_statement(text)),
+                    sqlstate: Some(code.to_owned()),
+                    message: dbe.message().to_owned(),
+                    advice: advice_for(code).map(str::to_owned),
+                    diff: Vec::new(),
+                });
+            }
+        }
+        // A file that left a transaction block open (or aborted) must not leak into the next.
+        let _ = db.client.batch_execute("ROLLBACK").await;
+        let after = snapshot::query_lines(&db, &snap_sql, "taking the snapshot").await?;
+        let diff = snapshot::diff(&before, &after);
+        if !diff.is_empty() {
+            problems.push(attribute_diff(m, &pieces, &diff));
+        }
+        before = after;
+    }
+    let (tables, findings) = tenancy::check(&db, &table.schema).await?;
+    Ok((problems, tables, findings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headline_names_file_line_statement_and_advice() {
+        let p = Problem {
+            file: "001_initial_schema.sql".into(),
+            line: Some(13),
+            statement: Some(describe_statement("CREATE TABLE tenants (id uuid)")),
+            sqlstate: Some("42P07".into()),
+            message: "relation \"tenants\" already exists".into(),
+            advice: advice_for("42P07").map(str::to_owned),
+            diff: vec![],
+        };
+        assert_eq!(
+            p.headline(),
+            "001_initial_schema.sql:13 CREATE TABLE tenants is not idempotent: relation \"tenants\" already exists; use IF NOT EXISTS"
+        );
+    }
+
+    #[test]
+    fn advice_for_the_usual_sqlstates() {
+        assert_eq!(advice_for("42P06"), Some("use IF NOT EXISTS"));
+        assert!(advice_for("42710").unwrap().contains("DROP … IF EXISTS"));
+        assert_eq!(advice_for("42723"), Some("use CREATE OR REPLACE"));
+        assert_eq!(advice_for("42701"), Some("use ADD COLUMN IF NOT EXISTS"));
+        assert!(advice_for("23505")
+            .unwrap()
+            .contains("ON CONFLICT DO NOTHING"));
+        assert_eq!(advice_for("22012"), None);
+    }
+
+    #[test]
+    fn statements_are_named() {
+        assert_eq!(
+            describe_statement("CREATE POLICY p ON public.t USING (true)"),
+            "CREATE POLICY p"
+        );
+        assert_eq!(
+            describe_statement("-- c\nINSERT INTO t VALUES (1)"),
+            "INSERT INTO"
+        );
+        assert_eq!(
+            describe_statement("ALTER TABLE t ADD COLUMN c int"),
+            "ALTER TABLE"
+        );
+    }
+
+    #[test]
+    fn a_row_count_diff_points_at_the_insert() {
+        let sql =
+            "CREATE TABLE IF NOT EXISTS plans (code text);\n\nINSERT INTO plans VALUES ('a');\n";
+        let m = Migration {
+            version: 3,
+            name: "003_seed".into(),
+            path: "migrations/003_seed.sql".into(),
+            sql: sql.into(),
+            checksum: String::new(),
+        };
+        let a = sql::analyze(sql);
+        let pieces: Vec<&sql::Piece> = a.pieces.iter().filter(|p| !p.is_empty()).collect();
+        let diff = vec![
+            "- rows public.plans 1".to_string(),
+            "+ rows public.plans 2".to_string(),
+        ];
+        let p = attribute_diff(&m, &pieces, &diff);
+        assert_eq!(p.line, Some(3));
+        assert_eq!(p.statement.as_deref(), Some("INSERT INTO"));
+        assert!(
+            p.headline().contains("ON CONFLICT DO NOTHING"),
+            "{}",
+            p.headline()
+        );
+        assert!(
+            p.headline().starts_with("003_seed.sql:3 INSERT INTO"),
+            "{}",
+            p.headline()
+        );
+    }
+}

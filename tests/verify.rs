@@ -1,0 +1,383 @@
+//! `pgboot verify`, `pgboot check-tenancy` and `migrate --check-tenancy` against a real PostgreSQL.
+
+mod common;
+use common::*;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::Stdio;
+
+const HEADER: &str = "-- a migration\n-- second line\n";
+
+/// A complete tenant setup: tenants, and one table that follows every rule.
+const GOOD_TENANCY: &str = "\
+CREATE TABLE IF NOT EXISTS tenants (id uuid PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS notes (
+  id int PRIMARY KEY,
+  tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS notes_tenant_id_idx ON notes (tenant_id);
+ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE notes FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_isolation ON notes;
+CREATE POLICY tenant_isolation ON notes
+  USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid);
+";
+
+/// A tenant table that breaks every rule: nullable text tenant_id, no index, no RLS, no policy.
+const BROKEN_TABLE: &str = "CREATE TABLE IF NOT EXISTS leaky (id int, tenant_id text);\n";
+
+/// The scratch database verify named in its log.
+fn scratch_name(r: &Run) -> String {
+    let at = r
+        .stderr
+        .find("pgboot_verify_")
+        .unwrap_or_else(|| panic!("no scratch database in the log: {}", r.stderr));
+    r.stderr[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+fn assert_dropped(db: &TestDb, name: &str) {
+    assert_eq!(
+        db.count(&format!(
+            "SELECT count(*) FROM pg_database WHERE datname = '{name}'"
+        )),
+        0,
+        "scratch database {name} was left behind"
+    );
+}
+
+fn verify(db: &TestDb, dir: &Path, json: bool) -> Run {
+    let args: &[&str] = if json {
+        &["verify", "--json"]
+    } else {
+        &["verify"]
+    };
+    let r = pgboot(&db.url, dir, args);
+    assert!(!r.all().contains(PASSWORD), "the password leaked");
+    r
+}
+
+#[test]
+fn verify_catches_a_create_table_without_if_not_exists() {
+    let db = cluster().create_db("verify_table");
+    let dir = migrations(&[
+        ("001_ok.sql", "CREATE TABLE IF NOT EXISTS fine (id int);\n"),
+        (
+            "002_tenants.sql",
+            &format!(
+                "{HEADER}CREATE TABLE tenants (id uuid PRIMARY KEY);\nSELECT 'done' AS status;\n"
+            ),
+        ),
+    ]);
+    let r = verify(&db, dir.path(), false);
+    assert_eq!(r.code, 7, "{}", r.all());
+    assert!(
+        r.stdout.contains(
+            "002_tenants.sql:3 CREATE TABLE tenants is not idempotent: relation \"tenants\" already exists; use IF NOT EXISTS"
+        ),
+        "{}",
+        r.all()
+    );
+    assert!(!r.stdout.contains("001_ok.sql"), "{}", r.stdout);
+    assert_dropped(&db, &scratch_name(&r));
+    // verify never touches the target database itself.
+    assert_eq!(db.one("SELECT to_regclass('public.tenants')::text"), None);
+}
+
+#[test]
+fn verify_catches_an_unguarded_create_policy() {
+    let db = cluster().create_db("verify_policy");
+    let dir = migrations(&[(
+        "001_policy.sql",
+        &format!("{GOOD_TENANCY}CREATE POLICY read_all ON notes FOR SELECT\n  USING (true);\n"),
+    )]);
+    let r = verify(&db, dir.path(), false);
+    assert_eq!(r.code, 7, "{}", r.all());
+    let line = GOOD_TENANCY.lines().count() + 1;
+    assert!(
+        r.stdout.contains(&format!(
+            "001_policy.sql:{line} CREATE POLICY read_all is not idempotent"
+        )),
+        "{}",
+        r.all()
+    );
+    assert!(r.stdout.contains("already exists"), "{}", r.stdout);
+    assert!(r.stdout.contains("DROP … IF EXISTS"), "{}", r.stdout);
+    assert_dropped(&db, &scratch_name(&r));
+}
+
+#[test]
+fn verify_catches_an_insert_that_adds_rows_again() {
+    let db = cluster().create_db("verify_insert");
+    let dir = migrations(&[(
+        "003_seed.sql",
+        "CREATE TABLE IF NOT EXISTS plans (code text);\n\nINSERT INTO plans (code) VALUES ('starter');\n",
+    )]);
+    let r = verify(&db, dir.path(), true);
+    assert_eq!(r.code, 7, "{}", r.all());
+    let out: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("one JSON object");
+    let findings = out["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{out:#}");
+    let f = &findings[0];
+    assert_eq!(f["file"], "003_seed.sql");
+    assert_eq!(f["line"], 3);
+    assert_eq!(f["statement"], "INSERT INTO");
+    assert!(f["advice"]
+        .as_str()
+        .unwrap()
+        .contains("ON CONFLICT DO NOTHING"));
+    assert_eq!(
+        f["diff"],
+        serde_json::json!(["- rows public.plans 1", "+ rows public.plans 2"])
+    );
+    assert_eq!(out["files"][0]["idempotent"], false);
+    assert_eq!(out["database"].as_str().unwrap(), scratch_name(&r));
+    assert_dropped(&db, &scratch_name(&r));
+}
+
+#[test]
+fn verify_reports_a_tenant_table_without_rls() {
+    let db = cluster().create_db("verify_rls");
+    let dir = migrations(&[(
+        "001_t.sql",
+        "CREATE TABLE IF NOT EXISTS tenants (id uuid PRIMARY KEY);\n\
+         CREATE TABLE IF NOT EXISTS docs (id int, tenant_id uuid NOT NULL REFERENCES tenants (id));\n\
+         CREATE INDEX IF NOT EXISTS docs_tenant_id_idx ON docs (tenant_id);\n",
+    )]);
+    let r = verify(&db, dir.path(), true);
+    assert_eq!(r.code, 7, "{}", r.all());
+    let out: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(out["findings"], serde_json::json!([]), "{out:#}");
+    let rules: Vec<(&str, &str)> = out["tenancy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["table"].as_str().unwrap(), f["rule"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("public.docs", "rls_enabled"),
+            ("public.docs", "rls_forced"),
+            ("public.docs", "tenant_policy")
+        ]
+    );
+    assert_dropped(&db, &scratch_name(&r));
+}
+
+#[test]
+fn verify_passes_on_the_repository_migrations() {
+    let db = cluster().create_db("verify_repo");
+    let vector =
+        db.count("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'") == 1;
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files: Vec<(String, String)> = std::fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .filter(|(_, s)| {
+            vector
+                || !s
+                    .to_ascii_lowercase()
+                    .contains("create extension if not exists vector")
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5);
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, s)| (n.as_str(), s.as_str()))
+        .collect();
+    let dir = migrations(&refs);
+    let r = verify(&db, dir.path(), true);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let out: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(out["files"].as_array().unwrap().len(), files.len());
+    assert_eq!(out["findings"], serde_json::json!([]));
+    assert_eq!(out["tenancy"], serde_json::json!([]));
+    assert!(r.stderr.contains("tenant-scoped tables"), "{}", r.stderr);
+    assert_dropped(&db, &scratch_name(&r));
+}
+
+#[test]
+fn verify_drops_the_scratch_database_on_sigterm() {
+    let db = cluster().create_db("verify_term");
+    let dir = migrations(&[
+        ("001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n"),
+        ("002_slow.sql", "SELECT pg_sleep(60);\n"),
+    ]);
+    let mut child = pgboot_cmd()
+        .env("DATABASE_URL", &db.url)
+        .env("PGBOOT_MIGRATIONS", dir.path())
+        .arg("verify")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    let mut name = None;
+    while name.is_none() {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if line.contains("created the scratch database") {
+            let at = line.find("pgboot_verify_").unwrap();
+            name = Some(
+                line[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect::<String>(),
+            );
+        }
+        log.push_str(&line);
+    }
+    let name = name.unwrap_or_else(|| panic!("no scratch database: {log}"));
+    // Wait until the slow statement runs in the scratch database.
+    for _ in 0..100 {
+        if db.count(&format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' AND query LIKE '%pg_sleep%'"
+        )) > 0
+        {
+            break;
+        }
+        sleep_ms(50);
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    assert_eq!(status.code(), Some(143), "{log}{rest}");
+    assert_dropped(&db, &name);
+}
+
+/// A LOGIN role without CREATEDB, dropped at the end.
+struct Role(String, String);
+impl Drop for Role {
+    fn drop(&mut self) {
+        let _ =
+            std::panic::catch_unwind(|| query(&self.1, &format!("DROP ROLE IF EXISTS {}", self.0)));
+    }
+}
+
+#[test]
+fn verify_without_createdb_exits_5_naming_createdb() {
+    let db = cluster().create_db("verify_nocreatedb");
+    let role = Role(
+        format!("pgboot_nocreatedb_{}", std::process::id()),
+        db.url.clone(),
+    );
+    let pw = "role-pw-4242";
+    query(
+        &db.url,
+        &format!("CREATE ROLE {} LOGIN NOCREATEDB PASSWORD '{pw}'", role.0),
+    );
+    let url = format!(
+        "postgres://{}:{pw}@127.0.0.1:{}/{}?sslmode=disable",
+        role.0, db.port, db.name
+    );
+    let dir = migrations(&[("001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")]);
+    let r = pgboot(&url, dir.path(), &["verify"]);
+    assert_eq!(r.code, 5, "{}", r.all());
+    assert!(r.stderr.contains("CREATEDB"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("ALTER ROLE \"{}\" CREATEDB", role.0)),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.all().contains(pw));
+}
+
+#[test]
+fn check_tenancy_reports_every_rule_and_strict_exits_7() {
+    let db = cluster().create_db("tenancy_broken");
+    let dir = migrations(&[("001_t.sql", &format!("{GOOD_TENANCY}{BROKEN_TABLE}"))]);
+    let r = pgboot(&db.url, dir.path(), &["migrate"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+
+    let r = pgboot(&db.url, dir.path(), &["check-tenancy"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    for rule in [
+        "tenant_id_type",
+        "tenant_index",
+        "rls_enabled",
+        "rls_forced",
+        "tenant_policy",
+    ] {
+        assert!(
+            r.stdout
+                .lines()
+                .any(|l| l.starts_with("public.leaky") && l.contains(rule)),
+            "{rule} missing: {}",
+            r.stdout
+        );
+    }
+    assert!(!r.stdout.contains("public.notes"), "{}", r.stdout);
+
+    let r = pgboot(&db.url, dir.path(), &["check-tenancy", "--strict"]);
+    assert_eq!(r.code, 7, "{}", r.all());
+
+    let r = pgboot(&db.url, dir.path(), &["check-tenancy", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let arr: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("a JSON array");
+    let arr = arr.as_array().unwrap();
+    assert_eq!(arr.len(), 5, "{arr:?}");
+    for f in arr {
+        assert_eq!(f["table"], "public.leaky");
+        assert!(f["message"].as_str().is_some_and(|m| !m.is_empty()));
+        let sev = f["severity"].as_str().unwrap();
+        assert_eq!(sev == "warning", f["rule"] == "rls_forced", "{f}");
+    }
+}
+
+#[test]
+fn migrate_check_tenancy_strict() {
+    let good = cluster().create_db("tenancy_good");
+    let dir = migrations(&[("001_t.sql", GOOD_TENANCY)]);
+    let r = pgboot(
+        &good.url,
+        dir.path(),
+        &["migrate", "--check-tenancy", "--strict"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stderr.contains("1 tenant-scoped tables, 0 errors"),
+        "{}",
+        r.stderr
+    );
+
+    let bad = cluster().create_db("tenancy_bad");
+    let dir = migrations(&[("001_t.sql", GOOD_TENANCY), ("002_leaky.sql", BROKEN_TABLE)]);
+    let r = pgboot(&bad.url, dir.path(), &["migrate", "--check-tenancy"]);
+    assert_eq!(
+        r.code,
+        0,
+        "without --strict findings are warnings: {}",
+        r.all()
+    );
+    assert!(r.stderr.contains("public.leaky"), "{}", r.stderr);
+    let r = pgboot(
+        &bad.url,
+        dir.path(),
+        &["migrate", "--check-tenancy", "--strict"],
+    );
+    assert_eq!(r.code, 7, "{}", r.all());
+    assert!(
+        r.stderr.contains("rls_enabled") || r.stderr.contains("row level security is not enabled"),
+        "{}",
+        r.stderr
+    );
+    // The migrations themselves were applied and recorded.
+    assert_eq!(bad.count("SELECT count(*) FROM pgboot.schema_history"), 2);
+}
