@@ -80,11 +80,7 @@ fn baseline_detect_adopts_an_initdb_built_database_then_migrate_applies_only_new
         db.count("SELECT count(*) FROM pgboot.schema_history WHERE kind = 'migrate'"),
         total - 2
     );
-    assert!(
-        r.stderr.contains(&format!("already up to date 2")),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("already up to date 2"), "{}", r.stderr);
 
     let r = pgboot(&db.url, dir.path(), &["baseline", "--through", "1"]);
     assert_eq!(
