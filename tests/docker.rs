@@ -361,7 +361,7 @@ fn image_is_small_static_and_non_root() {
     assert_ne!(r.code, 0, "the image has a shell: {}", r.all());
 }
 
-/// 1. pgboot is PID 1: `docker stop` cancels the running statement, releases the lock, exits 143.
+/// Issue test 1: pgboot is PID 1: `docker stop` cancels the running statement, releases the lock, exits 143.
 #[test]
 #[ignore = "needs a Docker engine and the local images: tests/run.sh runs it with --ignored"]
 fn docker_stop_cancels_statement_and_releases_lock() {
@@ -467,7 +467,7 @@ fn finished_at(container: &str) -> String {
     docker_ok(&["inspect", "-f", "{{.State.FinishedAt}}", container])
 }
 
-/// 2 + 6. The repo's docker-compose.yml: migrate starts before db exists, resolves `db` by
+/// Issue test 2 + 6: The repo's docker-compose.yml: migrate starts before db exists, resolves `db` by
 /// service name on the project's network once it appears, applies everything, exits 0; app
 /// starts only afterwards.
 #[test]
@@ -530,7 +530,7 @@ fn compose_migrates_before_app_starts() {
     assert!(!mlog.contains(PASSWORD) && !mlog.contains("clientforge-dev"));
 }
 
-/// 3. Five migrate replicas started together: each file applied exactly once, all exit 0.
+/// Issue test 3: Five migrate replicas started together: each file applied exactly once, all exit 0.
 #[test]
 #[ignore = "needs a Docker engine and the local images: tests/run.sh runs it with --ignored"]
 fn compose_replicas_race_safely() {
@@ -568,7 +568,7 @@ fn compose_replicas_race_safely() {
     assert_eq!(names, want);
 }
 
-/// 4. The server is killed in the middle of a transactional migration and started again: the
+/// Issue test 4: The server is killed in the middle of a transactional migration and started again: the
 /// interrupted file is all or nothing, and a rerun completes.
 #[test]
 #[ignore = "needs a Docker engine and the local images: tests/run.sh runs it with --ignored"]
@@ -621,7 +621,7 @@ fn server_killed_mid_migration_then_rerun_completes() {
     eprintln!("first run exited {code}; after restart: {before:?}");
 }
 
-/// 5. The ClientForge migrations on PostgreSQL 13, 15 and 17: 001–010 everywhere, 011 only where
+/// Issue test 5: The ClientForge migrations on PostgreSQL 13, 15 and 17: 001–010 everywhere, 011 only where
 /// pgvector is installed; without it pgboot exits 1 and names an image that has it.
 #[test]
 #[ignore = "needs a Docker engine and the local images: tests/run.sh runs it with --ignored"]
@@ -677,7 +677,7 @@ fn clientforge_migrations_on_each_version() {
     }
 }
 
-/// 6. Name resolution inside the scratch image on a user-defined network (no /etc/resolv.conf
+/// Issue test 6: Name resolution inside the scratch image on a user-defined network (no /etc/resolv.conf
 /// tricks, no libc NSS): pgboot reaches the server by its alias and applies the baked-in set.
 #[test]
 #[ignore = "needs a Docker engine and the local images: tests/run.sh runs it with --ignored"]
