@@ -717,3 +717,47 @@ fn resolves_db_by_name_on_a_user_defined_network() {
     );
     assert_eq!(n, repo_migrations().len().to_string());
 }
+
+/// The Kubernetes manifests' setup: read-only root filesystem, all capabilities dropped, the
+/// URL and password from secret files (`DATABASE_URL_FILE`, `PGPASSWORD_FILE`).
+#[test]
+#[ignore = "needs a Docker engine and the local images: tests/run.sh runs it with --ignored"]
+fn read_only_root_and_secret_files() {
+    let mut clean = Cleanup::default();
+    let net = clean.network();
+    let (_db, port) = clean.postgres(17, Some(&net));
+    let secrets = readable_migrations(&[
+        ("database-url", "postgres://postgres@db:5432/postgres\n"),
+        ("password", &format!("{PASSWORD}\n")),
+    ]);
+    let name = unique("pgboot-k8s");
+    let netarg = format!("--network={net}");
+    let mount = format!("{}:/run/secrets/db:ro", secrets.path().display());
+    clean.containers.push(name.clone());
+    docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        &netarg,
+        "--read-only",
+        "--cap-drop=ALL",
+        "--security-opt=no-new-privileges",
+        "-v",
+        &mount,
+        "-e",
+        "DATABASE_URL_FILE=/run/secrets/db/database-url",
+        "-e",
+        "PGPASSWORD_FILE=/run/secrets/db/password",
+        &image(),
+    ]);
+    let code = wait_exit(&name, 90);
+    let out = logs(&name);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains(PASSWORD), "password in the logs:\n{out}");
+    let n = one(
+        &url(port, "postgres"),
+        "SELECT count(*) FROM pgboot.schema_history",
+    );
+    assert_eq!(n, repo_migrations().len().to_string());
+}
