@@ -29,7 +29,7 @@ cargo test --locked
 # ==== container tests (docker/Dockerfile, docker-compose.yml, tests/docker.rs) ================
 # Needs a Docker engine; skipped, not failed, without one. Builds the PostgreSQL 13/15/17 test
 # images (docker/pg/build-images.sh, cached) and the pgboot image from a host-built static musl
-# binary (docker/build-image.sh), runs the migrate + concurrency suites against each version,
+# binary (docker/build-image.sh), runs the migrate, concurrency, schema, operate and verify suites against each version,
 # then tests/docker.rs.
 container_tests() {
   local t0=$SECONDS t reason
@@ -66,7 +66,7 @@ container_tests() {
 
   local v name port
   for v in 13 15 17; do
-    step "container tests: migrate + concurrency suites against PostgreSQL $v"
+    step "container tests: migrate, concurrency, schema, operate and verify suites against PostgreSQL $v"
     t=$SECONDS
     name="pgboot-matrix-$v-$$"
     docker run -d --name "$name" -e POSTGRES_PASSWORD=Pw-7f3a9c-never-print-me \
@@ -78,7 +78,7 @@ container_tests() {
       sleep 0.5
     done
     port="$(docker port "$name" 5432/tcp | head -n1 | sed 's/.*://')"
-    PGBOOT_TEST_PORT="$port" cargo test --locked --test migrate --test concurrency
+    PGBOOT_TEST_PORT="$port" cargo test --locked --test migrate --test concurrency --test schema --test operate --test verify
     docker rm -f -v "$name" >/dev/null
     trap - EXIT
     echo "PostgreSQL $v suites: $((SECONDS - t))s"
