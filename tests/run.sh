@@ -78,7 +78,7 @@ container_tests() {
       sleep 0.5
     done
     port="$(docker port "$name" 5432/tcp | head -n1 | sed 's/.*://')"
-    PGBOOT_TEST_PORT="$port" cargo test --locked --test migrate --test concurrency --test schema --test operate --test verify
+    PGBOOT_TEST_PORT="$port" cargo test --locked --test it -- migrate:: concurrency:: schema:: operate:: verify::
     docker rm -f -v "$name" >/dev/null
     trap - EXIT
     echo "PostgreSQL $v suites: $((SECONDS - t))s"
@@ -86,7 +86,7 @@ container_tests() {
 
   step "container tests: tests/docker.rs"
   t=$SECONDS
-  cargo test --locked --test docker -- --ignored --test-threads=2
+  cargo test --locked --test it -- --ignored --test-threads=2 docker::
   echo "tests/docker.rs: $((SECONDS - t))s"
   echo "container tests total: $((SECONDS - t0))s"
 }

@@ -5,8 +5,7 @@
 //! Runs against the host's PostgreSQL (a throwaway cluster), or with `PGBOOT_TEST_PORT=<port>`
 //! against a running server (the 13/15/17 container matrix).
 
-mod common;
-use common::*;
+use crate::support::*;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -15,13 +14,13 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 /// The catalog snapshot `pgboot verify` uses too.
-const SNAPSHOT: &str = include_str!("../src/catalog_snapshot.sql");
+const SNAPSHOT: &str = include_str!("../../src/catalog_snapshot.sql");
 /// Reference rows needed by the tenant fixtures (permissions, plans).
-const FIXTURES_GLOBAL: &str = include_str!("sql/fixtures_global.sql");
+const FIXTURES_GLOBAL: &str = include_str!("../sql/fixtures_global.sql");
 /// One tenant's rows in every tenant-scoped table (tenant = app.current_tenant_id).
-const TENANT_FIXTURES: &str = include_str!("sql/tenant_fixtures.sql");
+const TENANT_FIXTURES: &str = include_str!("../sql/tenant_fixtures.sql");
 /// `<table> <tenant>=<rows>,...` for every tenant-scoped table, found from the catalog.
-const TENANT_ROW_COUNTS: &str = include_str!("sql/tenant_row_counts.sql");
+const TENANT_ROW_COUNTS: &str = include_str!("../sql/tenant_row_counts.sql");
 
 const TENANT_A: &str = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
 const TENANT_B: &str = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";

@@ -4,9 +4,8 @@
 //! and the pgboot image built from docker/Dockerfile (`$PGBOOT_IMAGE`, default
 //! `pgboot-test/pgboot:local`). Every test uses its own container, network and compose project
 //! names and removes them when it ends, also when it fails (the `Cleanup` guard).
-mod common;
 
-use common::{Run, PASSWORD};
+use crate::support::{Run, PASSWORD};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -127,7 +126,7 @@ impl Cleanup {
     fn project(&mut self) -> Project {
         let p = Project {
             name: unique("cf"),
-            db_port: common::free_port(),
+            db_port: crate::support::free_port(),
         };
         self.projects.push(p.clone());
         p
@@ -213,7 +212,7 @@ fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
 
 /// A migrations directory the image's non-root user can read when mounted.
 fn readable_migrations(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let d = common::migrations(files);
+    let d = crate::support::migrations(files);
     make_readable(d.path());
     d
 }
@@ -637,8 +636,8 @@ fn clientforge_migrations_on_each_version() {
         let u = url(port, "clientforge");
 
         let pairs: Vec<(&str, &str)> = base.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-        let dir = common::migrations(&pairs);
-        let r = common::pgboot(&u, dir.path(), &["migrate"]);
+        let dir = crate::support::migrations(&pairs);
+        let r = crate::support::pgboot(&u, dir.path(), &["migrate"]);
         assert_eq!(r.code, 0, "pg{major}, 001-010:\n{}", r.all());
         assert_eq!(
             one(&u, "SELECT count(*) FROM pgboot.schema_history"),
@@ -648,7 +647,7 @@ fn clientforge_migrations_on_each_version() {
 
         let (vf, vb) = vector[0];
         std::fs::write(dir.path().join(vf), vb).unwrap();
-        let r = common::pgboot(&u, dir.path(), &["migrate"]);
+        let r = crate::support::pgboot(&u, dir.path(), &["migrate"]);
         let has_vector = one(
             &u,
             "SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'",

@@ -1,7 +1,6 @@
 //! plan, baseline, repair, invalid indexes and --create-database against a real PostgreSQL.
 
-mod common;
-use common::*;
+use crate::support::*;
 
 use std::path::{Path, PathBuf};
 

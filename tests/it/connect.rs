@@ -1,7 +1,6 @@
 //! Waiting, connection errors and their exit codes, TLS, configuration layers and secrets.
 
-mod common;
-use common::*;
+use crate::support::*;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};

@@ -1,7 +1,6 @@
 //! `pgboot migrate`, `status` and `validate` against a real PostgreSQL.
 
-mod common;
-use common::*;
+use crate::support::*;
 
 const ORDER_LOG: &str = "CREATE TABLE IF NOT EXISTS order_log (n serial, name text);\n";
 

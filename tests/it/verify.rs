@@ -1,7 +1,6 @@
 //! `pgboot verify`, `pgboot check-tenancy` and `migrate --check-tenancy` against a real PostgreSQL.
 
-mod common;
-use common::*;
+use crate::support::*;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

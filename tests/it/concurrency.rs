@@ -1,7 +1,6 @@
 //! Racing replicas, the lock, signals and session timeouts.
 
-mod common;
-use common::*;
+use crate::support::*;
 
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};

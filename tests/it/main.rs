@@ -1,0 +1,15 @@
+//! pgboot's integration tests: one test binary, one throwaway PostgreSQL cluster (support/).
+//!
+//! The suites are modules, so a subset runs with a filter: `cargo test --test it -- migrate::`.
+//! `docker::` tests need a Docker engine and the images tests/run.sh builds; they are ignored
+//! unless asked for (`-- --ignored docker::`).
+
+mod support;
+
+mod concurrency;
+mod connect;
+mod docker;
+mod migrate;
+mod operate;
+mod schema;
+mod verify;
