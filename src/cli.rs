@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Dur, LogFormat, Overrides};
-use crate::error::EXIT_CODES_HELP;
+use crate::exit::EXIT_CODES_HELP;
 
 #[derive(Debug, Parser)]
 #[command(

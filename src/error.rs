@@ -3,49 +3,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::plan::Problem;
-use crate::report::MigrationFailure;
-
-/// Exit codes: part of the interface, documented in the README and `--help`.
-pub mod code {
-    pub const MIGRATION_FAILED: u8 = 1;
-    pub const USAGE: u8 = 2;
-    pub const NOT_READY: u8 = 3;
-    pub const HISTORY_MISMATCH: u8 = 4;
-    pub const CONNECTION: u8 = 5;
-    pub const LOCK_TIMEOUT: u8 = 6;
-    pub const FINDINGS: u8 = 7;
-    pub const SIGINT: u8 = 130;
-    pub const SIGTERM: u8 = 143;
-}
-
-pub const EXIT_CODES_HELP: &str = "\
-Exit codes:
-  0    done, or nothing was pending
-  1    a migration failed (rolled back if it ran in a transaction)
-  2    usage or configuration error, or an unreadable migrations directory or file
-  3    the database was not ready within the wait timeout
-  4    history and files disagree (changed checksum, missing file, failed migration)
-  5    a permanent connection error (authentication, missing database, TLS)
-  6    the migration lock was not acquired within the lock timeout
-  7    checks found problems (verify, check-tenancy --strict, migrate --check-tenancy --strict)
-  130  interrupted by SIGINT
-  143  terminated by SIGTERM";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
-    Int,
-    Term,
-}
-
-impl Signal {
-    pub fn name(self) -> &'static str {
-        match self {
-            Signal::Int => "SIGINT",
-            Signal::Term => "SIGTERM",
-        }
-    }
-}
+use crate::exit::{code, Signal};
+use crate::model::{HistoryProblem, MigrationFailure};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -60,11 +19,17 @@ pub enum Error {
     Migration(Box<MigrationFailure>),
     /// Any other database error during the run (history table, lost connection...).
     #[error("{context}: {message}")]
-    Database { context: String, message: String },
+    Database {
+        context: String,
+        /// The server's message, SQLSTATE, detail and hint, or the I/O or TLS cause.
+        message: String,
+        #[source]
+        source: Option<tokio_postgres::Error>,
+    },
     #[error("database not ready after {}: {last}", humantime::format_duration(*.waited))]
     NotReady { waited: Duration, last: String },
-    #[error("{}", crate::plan::describe_problems(.0))]
-    History(Vec<Problem>),
+    #[error("{}", crate::model::describe_problems(.0))]
+    History(Vec<HistoryProblem>),
     /// The target database does not exist (SQLSTATE 3D000).
     #[error("{0}")]
     MissingDatabase(String),
@@ -81,6 +46,14 @@ pub enum Error {
     Findings(String),
     #[error("interrupted by {}; the running statement was cancelled and rolled back, the lock released", .0.name())]
     Interrupted(Signal),
+    /// Not the user's fault: the environment failed pgboot (the runtime, signal handlers) or a
+    /// bug. The message says what pgboot was doing.
+    #[error("internal error while {context}: {source}; please report it")]
+    Internal {
+        context: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl Error {
@@ -95,13 +68,26 @@ impl Error {
             Error::Findings(_) => code::FINDINGS,
             Error::Interrupted(Signal::Int) => code::SIGINT,
             Error::Interrupted(Signal::Term) => code::SIGTERM,
+            Error::Internal { .. } => code::INTERNAL,
         }
     }
 
-    pub fn db(context: impl Into<String>, err: &tokio_postgres::Error) -> Self {
+    /// A database error, its cause kept.
+    pub fn db(context: impl Into<String>, err: tokio_postgres::Error) -> Self {
         Error::Database {
             context: context.into(),
-            message: describe_pg_error(err),
+            message: describe_pg_error(&err),
+            source: Some(err),
+        }
+    }
+
+    pub fn internal(
+        context: &'static str,
+        err: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Error::Internal {
+            context,
+            source: err.into(),
         }
     }
 }

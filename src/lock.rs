@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::db::{first_value, Db};
 use crate::error::{Error, Result};
-use crate::shutdown::Shutdown;
+use crate::pg::db::{first_value, Db};
+use crate::pg::shutdown::Shutdown;
 
 pub struct Lock {
     db: Db,
@@ -65,7 +65,7 @@ pub async fn acquire(
             .client
             .simple_query(&try_sql)
             .await
-            .map_err(|e| Error::db("taking the migration lock", &e))?;
+            .map_err(|e| Error::db("taking the migration lock", e))?;
         if first_value(&got).as_deref() == Some("t") {
             if last_holder.is_some() {
                 tracing::info!(
@@ -110,7 +110,7 @@ impl Lock {
             .client
             .simple_query(&format!("SELECT pg_advisory_unlock({})", self.key))
             .await
-            .map_err(|e| Error::db("releasing the migration lock", &e))?;
+            .map_err(|e| Error::db("releasing the migration lock", e))?;
         Ok(())
     }
 }

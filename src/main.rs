@@ -1,38 +1,18 @@
-//! pgboot: bootstraps PostgreSQL schemas. See README.md.
-
-mod app;
-mod apply;
-mod baseline;
-mod cli;
-mod config;
-mod createdb;
-mod db;
-mod error;
-mod history;
-mod indexes;
-mod lock;
-mod logging;
-mod plan;
-mod repair;
-mod report;
-mod scaffold;
-mod shutdown;
-mod snapshot;
-mod source;
-mod sql;
-mod tenancy;
-mod tls;
-mod verify;
-mod wait;
+//! pgboot's entry point: parse the flags, run the command, print the error once, exit.
 
 use std::process::ExitCode;
 
+use clap::Parser;
+
+use pgboot::{cli::Cli, commands, logging, report};
+
 fn main() -> ExitCode {
-    match app::run() {
+    let cli = Cli::parse();
+    match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
             report::print_error(&e, logging::is_json());
-            e.into()
+            ExitCode::from(e.exit_code())
         }
     }
 }

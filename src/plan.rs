@@ -1,73 +1,6 @@
 //! Pure: applied history × files found → what is pending, or why nothing may run.
 
-use crate::source::Migration;
-
-/// One row of the history table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Applied {
-    pub version: i64,
-    pub name: String,
-    pub checksum: String,
-    pub success: bool,
-    pub transactional: bool,
-    pub applied_at: String,
-    pub execution_ms: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Problem {
-    /// An applied file's text changed since it ran.
-    Drifted {
-        name: String,
-        recorded: String,
-        actual: String,
-    },
-    /// An applied file is gone from the directory.
-    Missing { name: String },
-    /// A non-transactional migration failed part-way: a human must look.
-    Failed { name: String },
-}
-
-impl Problem {
-    pub fn name(&self) -> &str {
-        match self {
-            Problem::Drifted { name, .. }
-            | Problem::Missing { name }
-            | Problem::Failed { name } => name,
-        }
-    }
-
-    /// What happened and what to do, in one sentence.
-    pub fn describe(&self) -> String {
-        match self {
-            Problem::Drifted { name, recorded, actual } => format!(
-                "{name}: the file changed after it was applied (recorded {recorded}, now {actual}); \
-                 restore the original text and put the change in a new migration"
-            ),
-            Problem::Missing { name } => format!(
-                "{name}: applied, but the file is no longer in the migrations directory; restore it \
-                 (migrations are never deleted once applied)"
-            ),
-            Problem::Failed { name } => format!(
-                "{name}: a previous run failed part-way outside a transaction; check what it left \
-                 behind, fix the database or the file, then delete its failed row from the history table"
-            ),
-        }
-    }
-}
-
-pub fn describe_problems(problems: &[Problem]) -> String {
-    let mut s = format!(
-        "the history and the migration files disagree ({} problem{}); nothing was applied:",
-        problems.len(),
-        if problems.len() == 1 { "" } else { "s" }
-    );
-    for p in problems {
-        s.push_str("\n  - ");
-        s.push_str(&p.describe());
-    }
-    s
-}
+use crate::model::{Applied, HistoryProblem, Migration};
 
 #[derive(Debug, Default)]
 pub struct Plan<'a> {
@@ -75,7 +8,7 @@ pub struct Plan<'a> {
     /// Pending files older than the newest applied one: applied anyway, with a warning.
     pub out_of_order: Vec<&'a str>,
     pub up_to_date: usize,
-    pub problems: Vec<Problem>,
+    pub problems: Vec<HistoryProblem>,
 }
 
 /// Compares the history with the files. Pure; `migrations` must be in run order.
@@ -88,13 +21,13 @@ pub fn plan<'a>(applied: &[Applied], migrations: &'a [Migration]) -> Plan<'a> {
         .max();
     for a in applied {
         match migrations.iter().find(|m| m.name == a.name) {
-            None => out.problems.push(Problem::Missing {
+            None => out.problems.push(HistoryProblem::Missing {
                 name: a.name.clone(),
             }),
-            Some(_) if !a.success => out.problems.push(Problem::Failed {
+            Some(_) if !a.success => out.problems.push(HistoryProblem::Failed {
                 name: a.name.clone(),
             }),
-            Some(m) if m.checksum != a.checksum => out.problems.push(Problem::Drifted {
+            Some(m) if m.checksum != a.checksum => out.problems.push(HistoryProblem::Drifted {
                 name: a.name.clone(),
                 recorded: a.checksum.clone(),
                 actual: m.checksum.clone(),
@@ -115,7 +48,8 @@ pub fn plan<'a>(applied: &[Applied], migrations: &'a [Migration]) -> Plan<'a> {
 }
 
 /// The state of one migration, for `status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum State {
     Applied,
     Pending,
@@ -136,7 +70,7 @@ impl State {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct StatusRow {
     pub version: i64,
     pub name: String,
@@ -187,7 +121,8 @@ pub fn status(applied: &[Applied], migrations: &[Migration]) -> Vec<StatusRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{checksum, Migration};
+    use crate::model::describe_problems;
+    use crate::source::checksum;
     use std::path::PathBuf;
 
     fn m(version: i64, name: &str, sql: &str) -> Migration {
@@ -246,16 +181,16 @@ mod tests {
         });
         let p = plan(&applied, &ms);
         assert_eq!(p.problems.len(), 3, "{:?}", p.problems);
-        assert!(matches!(&p.problems[0], Problem::Drifted { name, .. } if name == "002_b"));
+        assert!(matches!(&p.problems[0], HistoryProblem::Drifted { name, .. } if name == "002_b"));
         assert_eq!(
             p.problems[1],
-            Problem::Failed {
+            HistoryProblem::Failed {
                 name: "003_c".into()
             }
         );
         assert_eq!(
             p.problems[2],
-            Problem::Missing {
+            HistoryProblem::Missing {
                 name: "004_gone".into()
             }
         );

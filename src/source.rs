@@ -3,34 +3,15 @@
 //! Names: `<digits>_<name>.sql` or `<digits>_<name>.up.sql`; `.down.sql` is ignored silently,
 //! hidden files too; anything else gets one warning. Order: (version, file name).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::model::Migration;
 
 /// The tag stored in front of every checksum, so a later algorithm can be told apart.
 pub const CHECKSUM_TAG: &str = "sha256-lf:";
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Migration {
-    pub version: i64,
-    /// The identity in the history: the file's whole stem, e.g. `001_initial_schema`.
-    pub name: String,
-    pub path: PathBuf,
-    /// The file's text with a UTF-8 BOM stripped and CRLF/CR turned into LF.
-    pub sql: String,
-    pub checksum: String,
-}
-
-impl Migration {
-    pub fn file_name(&self) -> String {
-        self.path
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_else(|| self.name.clone())
-    }
-}
 
 #[derive(Debug, Default)]
 pub struct Discovery {

@@ -14,7 +14,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 /// The catalog snapshot `pgboot verify` uses too.
-const SNAPSHOT: &str = include_str!("../../src/catalog_snapshot.sql");
+const SNAPSHOT: &str = include_str!("../../src/checks/catalog_snapshot.sql");
 /// Reference rows needed by the tenant fixtures (permissions, plans).
 const FIXTURES_GLOBAL: &str = include_str!("../sql/fixtures_global.sql");
 /// One tenant's rows in every tenant-scoped table (tenant = app.current_tenant_id).

@@ -10,7 +10,7 @@
 #
 # What it checks:
 #   1. Every migration applies with `psql -v ON_ERROR_STOP=1 --single-transaction -f`
-#      without errors or warnings; catalog snapshot (src/catalog_snapshot.sql);
+#      without errors or warnings; catalog snapshot (src/checks/catalog_snapshot.sql);
 #      every migration applied a second time; snapshot again: identical.
 #   2. The same with plain `psql -f` (autocommit, statement by statement) and
 #      with each file sent as ONE simple-query message wrapped in BEGIN/COMMIT
@@ -89,7 +89,7 @@ run_psql() {
 }
 
 snapshot() { # db file
-  "${PSQL[@]}" -At -d "$1" -f "$ROOT/src/catalog_snapshot.sql" >"$2" || fail "catalog snapshot of $1"
+  "${PSQL[@]}" -At -d "$1" -f "$ROOT/src/checks/catalog_snapshot.sql" >"$2" || fail "catalog snapshot of $1"
   [[ -s "$2" ]] || fail "empty catalog snapshot of $1"
 }
 

@@ -10,12 +10,14 @@ use std::time::Instant;
 
 use tokio_postgres::SimpleQueryMessage;
 
-use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::history::{self, TableName};
-use crate::report;
-use crate::shutdown::Shutdown;
-use crate::source::Migration;
+use crate::pg::db::Db;
+mod failure;
+
+use crate::model::{Applied, Migration};
+use crate::pg::shutdown::Shutdown;
+use crate::plan;
 use crate::sql::{self, Analysis, NoTxReason};
 
 /// How a file will run. Shared by `migrate` and everything that describes a run.
@@ -58,6 +60,20 @@ pub struct Prepared<'a> {
     pub migration: &'a Migration,
     pub analysis: Analysis,
     pub mode: Mode,
+}
+
+/// What a run would do: the same function decides for `migrate`, `plan` and `validate`, so they
+/// cannot disagree.
+pub struct Schedule<'a> {
+    pub plan: plan::Plan<'a>,
+    /// Every pending file, lexed; Err: the first file that cannot be lexed (the run would stop).
+    pub prepared: Result<Vec<Prepared<'a>>>,
+}
+
+pub fn schedule<'a>(applied: &[Applied], migrations: &'a [Migration]) -> Schedule<'a> {
+    let plan = plan::plan(applied, migrations);
+    let prepared = plan.pending.iter().map(|m| prepare(m)).collect();
+    Schedule { plan, prepared }
 }
 
 /// Lexes a file; an unterminated string or comment is an error naming file:line:column.
@@ -123,7 +139,7 @@ pub async fn apply(
                     let mut err = fail(
                         &file,
                         m,
-                        &e,
+                        e,
                         TX_PREFIX.len(),
                         None,
                         "the file was rolled back: none of its changes were kept",
@@ -152,7 +168,7 @@ pub async fn apply(
                 rollback(db).await;
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
                 let _ = history::record(db, table, m, true, false, ms).await;
-                Err(fail(&file, m, &e, 0, None, "the file manages its own transaction: its open transaction was rolled back, but statements committed before it are kept; recorded as failed", shutdown))
+                Err(fail(&file, m, e, 0, None, "the file manages its own transaction: its open transaction was rolled back, but statements committed before it are kept; recorded as failed", shutdown))
             }
         },
         Mode::NoTransaction(reason) => {
@@ -170,17 +186,10 @@ pub async fn apply(
                         let _ = history::record(db, table, m, false, false, ms).await;
                         // The server's position is relative to the statement sent.
                         let offset = m.sql[..piece.range.start].chars().count();
-                        let mut f = fail(&file, m, &e, 0, Some(piece.line), "the file ran outside a transaction: statements before this one were kept; recorded as failed (see `pgboot status`)", shutdown);
+                        let pos = original_position(&e);
+                        let mut f = fail(&file, m, e, 0, Some(piece.line), "the file ran outside a transaction: statements before this one were kept; recorded as failed (see `pgboot status`)", shutdown);
                         if let Error::Migration(mf) = &mut f {
-                            relocate(mf, &e, offset, &m.sql);
-                            if let Ok(list) = crate::indexes::invalid(db).await {
-                                if let Some(text) = crate::indexes::describe(&list) {
-                                    mf.advice = Some(match mf.advice.take() {
-                                        Some(a) => format!("{a}; {text}"),
-                                        None => text,
-                                    });
-                                }
-                            }
+                            relocate(mf, pos, offset, &m.sql);
                         }
                         outcome = Err(f);
                         break;
@@ -235,24 +244,30 @@ async fn locate_by_replay<'a>(db: &Db, p: &'a Prepared<'_>) -> Option<&'a sql::P
 
 /// Re-computes the position for a statement sent on its own.
 fn relocate(
-    mf: &mut report::MigrationFailure,
-    e: &tokio_postgres::Error,
+    mf: &mut crate::model::MigrationFailure,
+    position: Option<u32>,
     offset_chars: usize,
     src: &str,
 ) {
-    if let Some(tokio_postgres::error::ErrorPosition::Original(p)) =
-        e.as_db_error().and_then(|d| d.position())
-    {
-        let (l, c) = sql::line_col_of_char_pos(src, offset_chars + *p as usize);
+    if let Some(p) = position {
+        let (l, c) = sql::line_col_of_char_pos(src, offset_chars + p as usize);
         mf.line = Some(l);
         mf.column = Some(c);
+    }
+}
+
+/// The server's 1-based character position in the statement sent, when it gave one.
+fn original_position(e: &tokio_postgres::Error) -> Option<u32> {
+    match e.as_db_error()?.position()? {
+        tokio_postgres::error::ErrorPosition::Original(p) => Some(*p),
+        _ => None,
     }
 }
 
 fn fail(
     file: &str,
     m: &Migration,
-    e: &tokio_postgres::Error,
+    e: tokio_postgres::Error,
     offset_chars: usize,
     fallback_line: Option<usize>,
     outcome: &str,
@@ -264,10 +279,10 @@ fn fail(
     if e.as_db_error().is_none() {
         return Error::db(format!("applying {file}"), e);
     }
-    Error::Migration(Box::new(report::failure(
+    Error::Migration(Box::new(failure::failure(
         file,
         &m.sql,
-        e,
+        &e,
         offset_chars,
         fallback_line,
         outcome,

@@ -2,10 +2,11 @@
 //! files, remove failed rows of non-transactional migrations, drop invalid indexes.
 //! Shows every change; makes none without `--yes`.
 
-use crate::db::{quote_literal, Db};
+use crate::checks::indexes::InvalidIndex;
 use crate::error::{Error, Result};
 use crate::history::TableName;
-use crate::indexes::InvalidIndex;
+use crate::pg::db::Db;
+use crate::pg::quote::quote_literal;
 use crate::plan::{State, StatusRow};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -129,7 +130,7 @@ pub async fn execute(db: &Db, t: &TableName, actions: &[Action]) -> Result<()> {
         db.client
             .batch_execute(&a.sql(t))
             .await
-            .map_err(|e| Error::db(format!("repair: {}", a.describe()), &e))?;
+            .map_err(|e| Error::db(format!("repair: {}", a.describe()), e))?;
         tracing::info!("repaired: {}", a.describe());
     }
     Ok(())

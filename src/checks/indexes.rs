@@ -1,9 +1,10 @@
 //! Invalid indexes: a failed `CREATE INDEX CONCURRENTLY` leaves one behind, and a rerun with
 //! IF NOT EXISTS silently keeps it. Indexes still being built are not reported.
 
-use crate::createdb::quote_ident;
-use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::model::MigrationFailure;
+use crate::pg::db::Db;
+use crate::pg::quote::quote_ident;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct InvalidIndex {
@@ -37,7 +38,7 @@ pub async fn invalid(db: &Db) -> Result<Vec<InvalidIndex>> {
         .client
         .simple_query(SQL)
         .await
-        .map_err(|e| Error::db("looking for invalid indexes", &e))?;
+        .map_err(|e| Error::db("looking for invalid indexes", e))?;
     Ok(msgs
         .iter()
         .filter_map(|m| match m {
@@ -55,6 +56,18 @@ pub async fn invalid(db: &Db) -> Result<Vec<InvalidIndex>> {
 pub fn warn(list: &[InvalidIndex]) {
     for i in list {
         tracing::warn!(index = %i.name, table = %i.table, "invalid index {}.{} on {} (left by a failed CREATE INDEX CONCURRENTLY); drop it with: {}  or run: pgboot repair --drop-invalid-indexes --yes", i.schema, i.name, i.table, i.drop_sql());
+    }
+}
+
+/// After a non-transactional file failed: name the invalid indexes it left, with the statements
+/// that drop them, in the failure's advice. Best effort: the report stands without it.
+pub async fn advise(db: &Db, failure: &mut MigrationFailure) {
+    let Ok(list) = invalid(db).await else { return };
+    if let Some(text) = describe(&list) {
+        failure.advice = Some(match failure.advice.take() {
+            Some(a) => format!("{a}; {text}"),
+            None => text,
+        });
     }
 }
 

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use backon::{ExponentialBuilder, Retryable};
 
 use crate::config::Target;
-use crate::db::{first_value, Db};
 use crate::error::{describe_pg_error, Error, Result};
-use crate::shutdown::Shutdown;
-use crate::tls::Tls;
+use crate::pg::db::{first_value, Db};
+use crate::pg::shutdown::Shutdown;
+use crate::pg::tls::Tls;
 
 /// Why one attempt failed.
 #[derive(Debug)]

@@ -2,10 +2,11 @@
 
 use tokio_postgres::SimpleQueryMessage;
 
-use crate::db::{quote_literal, Db};
 use crate::error::{Error, Result};
-use crate::plan::Applied;
-use crate::source::Migration;
+use crate::model::Applied;
+use crate::model::Migration;
+use crate::pg::db::Db;
+use crate::pg::quote::quote_literal;
 
 /// A validated `schema.table` name, quoted for SQL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +81,7 @@ fn parse_rows(msgs: &[SimpleQueryMessage]) -> Result<Vec<Applied>> {
     let bad = || Error::Database {
         context: "reading the history table".into(),
         message: "unexpected row format; is it a pgboot history table?".into(),
+        source: None,
     };
     let mut out = Vec::new();
     for m in msgs {
@@ -107,12 +109,12 @@ pub async fn ensure_and_load(db: &Db, t: &TableName) -> Result<Vec<Applied>> {
             quote_literal(&t.qualified())
         ))
         .await
-        .map_err(|e| Error::db(format!("reading the history table {t}"), &e))?;
-    if crate::db::first_value(&exists).is_none() {
+        .map_err(|e| Error::db(format!("reading the history table {t}"), e))?;
+    if crate::pg::db::first_value(&exists).is_none() {
         db.client.batch_execute(&create_sql(t)).await.map_err(|e| {
             Error::db(
                 format!("creating the history table {t} (needs CREATE on the database)"),
-                &e,
+                e,
             )
         })?;
         tracing::info!(table = %t, "created the history table");
@@ -131,8 +133,8 @@ pub async fn load(db: &Db, t: &TableName) -> Result<Vec<Applied>> {
         .client
         .simple_query(&sql)
         .await
-        .map_err(|e| Error::db(format!("reading the history table {t}"), &e))?;
-    if crate::db::first_value(&exists).as_deref() != Some("t") {
+        .map_err(|e| Error::db(format!("reading the history table {t}"), e))?;
+    if crate::pg::db::first_value(&exists).as_deref() != Some("t") {
         return Ok(Vec::new());
     }
     load_existing(db, t).await
@@ -143,7 +145,7 @@ async fn load_existing(db: &Db, t: &TableName) -> Result<Vec<Applied>> {
         .client
         .simple_query(&select_sql(t))
         .await
-        .map_err(|e| Error::db(format!("reading the history table {t}"), &e))?;
+        .map_err(|e| Error::db(format!("reading the history table {t}"), e))?;
     parse_rows(&msgs)
 }
 
@@ -189,7 +191,7 @@ pub async fn record(
             Some(execution_ms),
         ))
         .await
-        .map_err(|e| Error::db(format!("recording {} in {t}", m.name), &e))
+        .map_err(|e| Error::db(format!("recording {} in {t}", m.name), e))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use futures_util::future::poll_fn;
 use tokio_postgres::{AsyncMessage, CancelToken, Client};
 
 use crate::config::Target;
-use crate::tls::Tls;
+use crate::pg::tls::Tls;
 
 pub struct Db {
     pub client: Client,
@@ -72,27 +72,4 @@ pub fn first_value(msgs: &[tokio_postgres::SimpleQueryMessage]) -> Option<String
         tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
         _ => None,
     })
-}
-
-/// `E'...'` literal for the simple-query protocol (no parameters there).
-pub fn quote_literal(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 3);
-    out.push_str("E'");
-    for c in s.chars() {
-        match c {
-            '\'' => out.push_str("''"),
-            '\\' => out.push_str("\\\\"),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn literal() {
-        assert_eq!(super::quote_literal("a'b\\c"), "E'a''b\\\\c'");
-    }
 }

@@ -4,15 +4,12 @@
 use std::time::Duration;
 
 use crate::config::Target;
-use crate::db::{first_value, quote_literal, Db};
 use crate::error::{describe_pg_error, Error, Result};
-use crate::shutdown::Shutdown;
-use crate::tls::Tls;
-use crate::wait;
-
-pub fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
+use crate::pg::db::{first_value, Db};
+use crate::pg::quote::{quote_ident, quote_literal};
+use crate::pg::shutdown::Shutdown;
+use crate::pg::tls::Tls;
+use crate::pg::wait;
 
 /// A connection to the maintenance database of the target's server (waiting for it as usual).
 pub async fn maintenance(
@@ -35,7 +32,7 @@ pub async fn create(db: &Db, name: &str, template: Option<&str>, role: &str) -> 
             quote_literal(name)
         ))
         .await
-        .map_err(|e| Error::db("looking up the database", &e))?;
+        .map_err(|e| Error::db("looking up the database", e))?;
     if first_value(&exists).is_some() {
         return Ok(false);
     }

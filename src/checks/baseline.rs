@@ -2,11 +2,11 @@
 //! as applied without running them (`kind = 'baseline'`), through a given version or through the
 //! version `--detect` proposes from the catalog.
 
-use crate::createdb::quote_ident;
-use crate::db::{quote_literal, Db};
 use crate::error::{Error, Result};
 use crate::history::TableName;
-use crate::source::Migration;
+use crate::model::Migration;
+use crate::pg::db::Db;
+use crate::pg::quote::{quote_ident, quote_literal};
 use crate::sql::{self, Created};
 
 /// The objects a file's top-level CREATE statements name. Pure.
@@ -92,7 +92,7 @@ pub async fn detect(db: &Db, migrations: &[Migration]) -> Result<Vec<FileCheck>>
                 .client
                 .simple_query(&format!("SELECT {}", cols.join(", ")))
                 .await
-                .map_err(|e| Error::db(format!("checking the objects of {}", m.name), &e))?;
+                .map_err(|e| Error::db(format!("checking the objects of {}", m.name), e))?;
             let row = msgs.iter().find_map(|x| match x {
                 tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
                 _ => None,
@@ -153,7 +153,7 @@ pub async fn record(db: &Db, t: &TableName, files: &[&Migration]) -> Result<()> 
     db.client
         .batch_execute(&sql)
         .await
-        .map_err(|e| Error::db("recording the baseline", &e))
+        .map_err(|e| Error::db("recording the baseline", e))
 }
 
 #[cfg(test)]

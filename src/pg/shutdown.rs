@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use tokio_postgres::CancelToken;
 
-use crate::error::Signal;
-use crate::tls::Tls;
+use crate::exit::Signal;
+use crate::pg::tls::Tls;
 
 #[derive(Clone)]
 pub struct Shutdown {

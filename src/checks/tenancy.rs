@@ -13,15 +13,11 @@
 //! | `rls_forced`: row level security is forced (applies to the table owner too) | warning |
 //! | `tenant_policy`: at least one policy references tenant_id | error |
 
-use std::process::ExitCode;
-
-use crate::config::Settings;
-use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::history::TableName;
-use crate::shutdown::Shutdown;
+use crate::pg::db::Db;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
     Warning,
@@ -36,23 +32,12 @@ impl Severity {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
     pub table: String,
     pub rule: &'static str,
     pub severity: Severity,
     pub message: String,
-}
-
-impl Finding {
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "table": self.table,
-            "rule": self.rule,
-            "severity": self.severity.as_str(),
-            "message": self.message,
-        })
-    }
 }
 
 /// What the catalog says about one tenant-scoped table.
@@ -205,12 +190,12 @@ pub fn render_table(f: &[Finding]) -> String {
 
 /// Reads the facts (one round trip) and applies the rules. Returns (tables checked, findings).
 pub async fn check(db: &Db, history_schema: &str) -> Result<(usize, Vec<Finding>)> {
-    let sql = FACTS.replace("$1", &crate::db::quote_literal(history_schema));
+    let sql = FACTS.replace("$1", &crate::pg::quote::quote_literal(history_schema));
     let msgs = db
         .client
         .simple_query(&sql)
         .await
-        .map_err(|e| Error::db("reading the catalog for the tenancy check", &e))?;
+        .map_err(|e| Error::db("reading the catalog for the tenancy check", e))?;
     let tables: Vec<TableFacts> = msgs
         .iter()
         .filter_map(|m| match m {
@@ -223,7 +208,7 @@ pub async fn check(db: &Db, history_schema: &str) -> Result<(usize, Vec<Finding>
     Ok((tables.len(), findings(&tables)))
 }
 
-fn summary(tables: usize, f: &[Finding]) -> String {
+pub fn summary(tables: usize, f: &[Finding]) -> String {
     let errors = f.iter().filter(|x| x.severity == Severity::Error).count();
     format!(
         "tenancy check: {tables} tenant-scoped tables, {errors} errors, {} warnings",
@@ -246,27 +231,6 @@ pub async fn after_migrate(db: &Db, strict: bool) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// `pgboot check-tenancy [--strict] [--json]`.
-pub async fn run(s: &Settings, shutdown: &Shutdown, strict: bool, json: bool) -> Result<ExitCode> {
-    let history = TableName::parse(&s.history_table)?;
-    let target = s.connection()?;
-    let tls = crate::tls::connector(&target)?;
-    let db = crate::wait::connect(&target, &tls, s.wait_timeout.0, shutdown).await?;
-    let (tables, f) = check(&db, &history.schema).await?;
-    if json {
-        let arr: Vec<serde_json::Value> = f.iter().map(Finding::to_json).collect();
-        println!("{}", serde_json::Value::Array(arr));
-    } else if !f.is_empty() {
-        print!("{}", render_table(&f));
-    }
-    let line = summary(tables, &f);
-    tracing::info!(tables, findings = f.len(), "{line}");
-    if strict && has_errors(&f) {
-        return Err(Error::Findings(format!("{line} (--strict)")));
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]
@@ -384,7 +348,7 @@ mod tests {
             text.contains("public.contacts  rls_enabled  error"),
             "{text}"
         );
-        let j = f[0].to_json();
+        let j = serde_json::to_value(&f[0]).unwrap();
         assert_eq!(j["rule"], "rls_enabled");
         assert_eq!(j["severity"], "error");
         assert_eq!(j["table"], "public.contacts");

@@ -4,8 +4,8 @@
 
 use tokio_postgres::SimpleQueryMessage;
 
-use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::pg::db::Db;
 
 /// One SELECT returning one text column (`line`), deterministically ordered.
 pub const CATALOG: &str = include_str!("catalog_snapshot.sql");
@@ -23,7 +23,7 @@ pub async fn query_lines(db: &Db, sql: &str, context: &str) -> Result<Vec<String
         .client
         .simple_query(sql)
         .await
-        .map_err(|e| Error::db(context, &e))?;
+        .map_err(|e| Error::db(context, e))?;
     Ok(rows_as_lines(&msgs))
 }
 

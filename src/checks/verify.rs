@@ -12,20 +12,21 @@
 //!
 //! Exit 7 on any finding, 0 when clean.
 
-use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::apply;
-use crate::config::{Settings, Target};
-use crate::db::Db;
+use crate::checks::snapshot;
+use crate::checks::tenancy;
+use crate::config::Target;
 use crate::error::{Error, Result};
-use crate::history::{self, TableName};
-use crate::shutdown::Shutdown;
-use crate::snapshot;
-use crate::source::{self, Migration};
+use crate::history;
+use crate::history::TableName;
+use crate::model::Migration;
+use crate::pg::db::Db;
+use crate::pg::quote::quote_ident;
+use crate::pg::shutdown::Shutdown;
+use crate::pg::tls::Tls;
 use crate::sql;
-use crate::tenancy;
-use crate::tls::Tls;
 
 /// Row counts of every table in scope, as snapshot lines (`rows <schema.table> <n>`): an INSERT
 /// that adds rows on every run changes them. One query, `query_to_xml` (PostgreSQL 13+).
@@ -48,7 +49,7 @@ SELECT format('rows %I.%I %s', n.nspname, c.relname,
 
 /// A problem found on the second run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
+pub struct IdempotencyProblem {
     pub file: String,
     pub line: Option<usize>,
     /// E.g. `CREATE TABLE tenants`, `INSERT INTO`.
@@ -60,7 +61,7 @@ pub struct Problem {
     pub diff: Vec<String>,
 }
 
-impl Problem {
+impl IdempotencyProblem {
     /// `001_initial_schema.sql:13 CREATE TABLE tenants is not idempotent: relation "tenants" already exists; use IF NOT EXISTS`
     pub fn headline(&self) -> String {
         let at = match self.line {
@@ -79,18 +80,22 @@ impl Problem {
             .unwrap_or_default();
         format!("{at}{what} is not idempotent: {}{advice}", self.message)
     }
+}
 
-    fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "file": self.file,
-            "line": self.line,
-            "statement": self.statement,
-            "sqlstate": self.sqlstate,
-            "message": self.message,
-            "advice": self.advice,
-            "diff": self.diff,
-            "headline": self.headline(),
-        })
+/// The fields, plus the `headline` a person reads.
+impl serde::Serialize for IdempotencyProblem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("IdempotencyProblem", 8)?;
+        st.serialize_field("file", &self.file)?;
+        st.serialize_field("line", &self.line)?;
+        st.serialize_field("statement", &self.statement)?;
+        st.serialize_field("sqlstate", &self.sqlstate)?;
+        st.serialize_field("message", &self.message)?;
+        st.serialize_field("advice", &self.advice)?;
+        st.serialize_field("diff", &self.diff)?;
+        st.serialize_field("headline", &self.headline())?;
+        st.end()
     }
 }
 
@@ -133,7 +138,7 @@ fn line_object(line: &str) -> Option<&str> {
 
 /// For a file whose second run changed the snapshot: the first statement that names one of the
 /// changed objects (row counts point at the INSERT), and the advice.
-fn attribute_diff(m: &Migration, pieces: &[&sql::Piece], diff: &[String]) -> Problem {
+fn attribute_diff(m: &Migration, pieces: &[&sql::Piece], diff: &[String]) -> IdempotencyProblem {
     let rows_changed = diff.iter().any(|l| l[2..].starts_with("rows "));
     let names: Vec<String> = diff
         .iter()
@@ -158,7 +163,7 @@ fn attribute_diff(m: &Migration, pieces: &[&sql::Piece], diff: &[String]) -> Pro
             "guard the statement so a second run leaves the schema as it is".to_string(),
         )
     };
-    Problem {
+    IdempotencyProblem {
         file: m.file_name(),
         line: culprit.map(|p| p.line),
         statement: culprit.map(|p| describe_statement(p.text(&m.sql))),
@@ -177,24 +182,30 @@ fn scratch_name() -> String {
     format!("pgboot_verify_{}_{n}", std::process::id())
 }
 
-fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
+/// What `verify` found in its scratch database.
+pub struct Report {
+    /// The scratch database's name (already dropped).
+    pub database: String,
+    pub problems: Vec<IdempotencyProblem>,
+    /// Tenant-scoped tables the tenancy check looked at.
+    pub tables: usize,
+    pub tenancy: Vec<tenancy::Finding>,
 }
 
-/// `pgboot verify [--json]`.
-pub async fn run(s: &Settings, shutdown: &Shutdown, json: bool) -> Result<ExitCode> {
-    let table = TableName::parse(&s.history_table)?;
-    let found = source::discover(&s.migrations)?;
-    for w in &found.warnings {
-        tracing::warn!("{w}");
-    }
+/// Creates the scratch database through `admin`, proves every file idempotent there, and drops
+/// it whatever happens.
+pub async fn verify(
+    admin: &Db,
+    target: &Target,
+    tls: &Tls,
+    table: &TableName,
+    migrations: &[Migration],
+    shutdown: &Shutdown,
+) -> Result<Report> {
     // Lex every file before creating anything.
-    for m in &found.migrations {
+    for m in migrations {
         apply::prepare(m)?;
     }
-    let target = s.connection()?;
-    let tls = crate::tls::connector(&target)?;
-    let admin = crate::wait::connect(&target, &tls, s.wait_timeout.0, shutdown).await?;
     let name = scratch_name();
     if let Err(e) = admin
         .client
@@ -211,13 +222,13 @@ pub async fn run(s: &Settings, shutdown: &Shutdown, json: bool) -> Result<ExitCo
         }
         return Err(Error::db(
             format!("creating the scratch database {name}"),
-            &e,
+            e,
         ));
     }
     tracing::info!(database = %name, "created the scratch database {name}; it is dropped at the end");
     let mut scratch_target = target.clone();
     scratch_target.pg.dbname(&name);
-    let outcome = verify_in(&scratch_target, &tls, &table, &found.migrations, shutdown).await;
+    let outcome = verify_in(&scratch_target, tls, table, migrations, shutdown).await;
     shutdown.set_cancel(None);
     let dropped = admin
         .client
@@ -226,58 +237,22 @@ pub async fn run(s: &Settings, shutdown: &Shutdown, json: bool) -> Result<ExitCo
             quote_ident(&name)
         ))
         .await;
-    match &dropped {
-        Ok(()) => tracing::info!(database = %name, "dropped the scratch database {name}"),
-        Err(e) => {
-            tracing::error!(database = %name, "could not drop the scratch database {name}: {}; drop it by hand", crate::error::describe_pg_error(e))
-        }
-    }
-    let (problems, tables, tenancy_findings) = outcome?;
-    dropped.map_err(|e| Error::db(format!("dropping the scratch database {name}"), &e))?;
-
-    let files: Vec<serde_json::Value> = found
-        .migrations
-        .iter()
-        .map(|m| {
-            let f = m.file_name();
-            let n = problems.iter().filter(|p| p.file == f).count();
-            serde_json::json!({ "file": f, "idempotent": n == 0, "problems": n })
-        })
-        .collect();
-    let total = problems.len() + tenancy_findings.len();
-    if json {
-        let out = serde_json::json!({
-            "database": name,
-            "files": files,
-            "findings": problems.iter().map(Problem::to_json).collect::<Vec<_>>(),
-            "tenancy": tenancy_findings.iter().map(tenancy::Finding::to_json).collect::<Vec<_>>(),
-        });
-        println!("{out}");
+    if let Err(e) = &dropped {
+        tracing::error!(database = %name, "could not drop the scratch database {name}: {}; drop it by hand", crate::error::describe_pg_error(e));
     } else {
-        for p in &problems {
-            println!("{}", p.headline());
-            for d in &p.diff {
-                println!("    {d}");
-            }
-        }
-        if !tenancy_findings.is_empty() {
-            print!("{}", tenancy::render_table(&tenancy_findings));
-        }
+        tracing::info!(database = %name, "dropped the scratch database {name}");
     }
-    let summary = format!(
-        "verify: {} files, {} not idempotent, {} tenancy findings on {tables} tenant-scoped tables",
-        found.migrations.len(),
-        files.iter().filter(|f| f["idempotent"] == false).count(),
-        tenancy_findings.len()
-    );
-    if total > 0 {
-        return Err(Error::Findings(summary));
-    }
-    tracing::info!("{summary}");
-    Ok(ExitCode::SUCCESS)
+    let (problems, tables, tenancy) = outcome?;
+    dropped.map_err(|e| Error::db(format!("dropping the scratch database {name}"), e))?;
+    Ok(Report {
+        database: name,
+        problems,
+        tables,
+        tenancy,
+    })
 }
 
-type Outcome = (Vec<Problem>, usize, Vec<tenancy::Finding>);
+type Outcome = (Vec<IdempotencyProblem>, usize, Vec<tenancy::Finding>);
 
 /// Everything that runs inside the scratch database; its connection is closed on return.
 async fn verify_in(
@@ -289,7 +264,7 @@ async fn verify_in(
 ) -> Result<Outcome> {
     let db = Db::connect(target, tls)
         .await
-        .map_err(|e| Error::db("connecting to the scratch database", &e))?;
+        .map_err(|e| Error::db("connecting to the scratch database", e))?;
     shutdown.set_cancel(Some(db.canceller()));
     // First pass: exactly as `migrate` applies them.
     history::ensure_and_load(&db, table).await?;
@@ -304,7 +279,7 @@ async fn verify_in(
     let snap_sql = format!(
         "{}\n;\n{}",
         snapshot::CATALOG,
-        ROW_COUNTS.replace("$1", &crate::db::quote_literal(&table.schema))
+        ROW_COUNTS.replace("$1", &crate::pg::quote::quote_literal(&table.schema))
     );
     let mut before = snapshot::query_lines(&db, &snap_sql, "taking the snapshot").await?;
     // Second pass: statement by statement, autocommit, as psql would.
@@ -325,14 +300,14 @@ async fn verify_in(
                 let Some(dbe) = e.as_db_error() else {
                     return Err(Error::db(
                         format!("running {} a second time", m.file_name()),
-                        &e,
+                        e,
                     ));
                 };
                 let code = dbe.code().code();
                 if code == "25P02" {
                     continue; // the file's own transaction block is aborted: already reported
                 }
-                problems.push(Problem {
+                problems.push(IdempotencyProblem {
                     file: m.file_name(),
                     line: Some(piece.line),
                     statement: Some(describe_statement(text)),
@@ -362,7 +337,7 @@ mod tests {
 
     #[test]
     fn headline_names_file_line_statement_and_advice() {
-        let p = Problem {
+        let p = IdempotencyProblem {
             file: "001_initial_schema.sql".into(),
             line: Some(13),
             statement: Some(describe_statement("CREATE TABLE tenants (id uuid)")),

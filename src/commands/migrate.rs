@@ -1,0 +1,66 @@
+//! `pgboot migrate` (the default): wait, lock, check history against files, apply what is
+//! pending, print a summary.
+
+use std::process::ExitCode;
+
+use super::Context;
+use crate::apply;
+use crate::checks::{indexes, tenancy};
+use crate::cli::MigrateArgs;
+use crate::error::{Error, Result};
+use crate::history;
+
+pub async fn run(cx: &Context<'_>, args: &MigrateArgs) -> Result<ExitCode> {
+    let table = cx.table()?;
+    let found = cx.discover()?;
+    let (target, tls) = cx.target()?;
+    let db = cx.connect_session(&target, &tls, &args.create).await?;
+    let (applied, up_to_date) = cx
+        .with_lock(&target, &tls, &db, async |db| {
+            let rows = history::ensure_and_load(db, &table).await?;
+            let sched = apply::schedule(&rows, &found.migrations);
+            if !sched.plan.problems.is_empty() {
+                return Err(Error::History(sched.plan.problems));
+            }
+            for name in &sched.plan.out_of_order {
+                tracing::warn!(migration = %name, "pending, but older than the newest applied migration; applying it anyway");
+            }
+            // Every pending file was lexed before any runs: a broken file stops the run before it starts.
+            let prepared = sched.prepared?;
+            for p in &prepared {
+                if p.mode == apply::Mode::OwnTransaction {
+                    tracing::info!(migration = %p.migration.name, "runs {}", p.mode.describe());
+                }
+                if let Some(sig) = cx.shutdown.signalled() {
+                    return Err(Error::Interrupted(sig));
+                }
+                let ms = match apply::apply(db, &table, p, cx.shutdown).await {
+                    Err(Error::Migration(mut f)) if !p.mode.transactional() => {
+                        indexes::advise(db, &mut f).await;
+                        return Err(Error::Migration(f));
+                    }
+                    r => r?,
+                };
+                tracing::info!(
+                    migration = %p.migration.name,
+                    duration_ms = (ms * 1000.0).round() / 1000.0,
+                    transactional = p.mode.transactional(),
+                    "applied {} in {ms:.1} ms",
+                    p.migration.name
+                );
+            }
+            Ok((prepared.len(), sched.plan.up_to_date))
+        })
+        .await?;
+    let total_ms = cx.started.elapsed().as_millis() as u64;
+    tracing::info!(
+        applied,
+        up_to_date,
+        total_ms,
+        "summary: applied {applied}, already up to date {up_to_date}, total {total_ms} ms"
+    );
+    if args.check_tenancy {
+        tenancy::after_migrate(&db, args.strict).await?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

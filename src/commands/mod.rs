@@ -1,0 +1,202 @@
+//! One file per subcommand. A command file turns its arguments into the domain call and its
+//! result into a view or an exit code; nothing else. The shared [`Context`] holds the settings,
+//! connects and owns the shutdown handling; [`Context::with_lock`] takes the migration lock and
+//! releases it on every path.
+
+mod baseline;
+mod check_tenancy;
+mod config;
+mod migrate;
+mod new;
+mod plan;
+mod repair;
+mod status;
+mod validate;
+mod verify;
+mod wait;
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use crate::cli::{Cli, Command, CreateDatabase, MigrateArgs};
+use crate::config::{self as settings, Settings, Target};
+use crate::error::{Error, Result};
+use crate::history::TableName;
+use crate::logging;
+use crate::pg::shutdown::Shutdown;
+use crate::pg::tls::{self, Tls};
+use crate::pg::{createdb, wait as pgwait, Db};
+use crate::source::{self, Discovery};
+
+/// After a signal, the run gets this long to cancel, roll back and unlock before pgboot exits anyway.
+const GRACE: Duration = Duration::from_millis(2500);
+
+/// Loads the configuration, sets up logging and runs the command.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let started = Instant::now();
+    let (settings, figment) =
+        match settings::load(cli.global.config.clone(), &cli.global.overrides()) {
+            Ok(v) => v,
+            Err(e) => {
+                // Logging is not set up yet: honour an explicit JSON request for this one error.
+                let fmt = cli
+                    .global
+                    .log_format
+                    .or_else(|| std::env::var("PGBOOT_LOG_FORMAT").ok()?.parse().ok());
+                logging::init(fmt.unwrap_or_default());
+                return Err(e);
+            }
+        };
+    logging::init(settings.log_format);
+    let command = cli
+        .command
+        .unwrap_or(Command::Migrate(MigrateArgs::default()));
+    // The two commands that need no server run before the runtime starts.
+    match command {
+        Command::Config { json } => return config::run(&settings, &figment, json),
+        Command::New { name } => return new::run(&settings, &name),
+        _ => {}
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal("starting the async runtime", e))?;
+    rt.block_on(async move {
+        let shutdown =
+            Shutdown::install().map_err(|e| Error::internal("installing signal handlers", e))?;
+        let cx = Context {
+            s: &settings,
+            shutdown: &shutdown,
+            started,
+        };
+        let mut work = std::pin::pin!(dispatch(command, &cx));
+        tokio::select! {
+            r = &mut work => r,
+            sig = shutdown.wait() => match tokio::time::timeout(GRACE, &mut work).await {
+                Ok(Err(e)) => Err(e),
+                _ => Err(Error::Interrupted(sig)),
+            },
+        }
+    })
+}
+
+async fn dispatch(command: Command, cx: &Context<'_>) -> Result<ExitCode> {
+    match command {
+        Command::Migrate(args) if args.dry_run => plan::run(cx, args.json, &args.create).await,
+        Command::Migrate(args) => migrate::run(cx, &args).await,
+        Command::Plan { json, create } => plan::run(cx, json, &create).await,
+        Command::Wait => wait::run(cx).await,
+        Command::Status { json } => status::run(cx, json).await,
+        Command::Validate => validate::run(cx).await,
+        Command::Verify { json } => verify::run(cx, json).await,
+        Command::CheckTenancy { strict, json } => check_tenancy::run(cx, strict, json).await,
+        Command::Baseline(args) => baseline::run(cx, &args).await,
+        Command::Repair(args) => repair::run(cx, &args).await,
+        Command::Config { .. } | Command::New { .. } => Err(Error::internal(
+            "dispatching a command",
+            std::io::Error::other("config and new run before the runtime starts"),
+        )),
+    }
+}
+
+/// What every command that talks to the server shares: settings, connecting, shutdown.
+pub struct Context<'a> {
+    pub s: &'a Settings,
+    pub shutdown: &'a Shutdown,
+    pub started: Instant,
+}
+
+impl Context<'_> {
+    pub fn table(&self) -> Result<TableName> {
+        TableName::parse(&self.s.history_table)
+    }
+
+    /// The migration files, warnings logged.
+    pub fn discover(&self) -> Result<Discovery> {
+        let found = source::discover(&self.s.migrations)?;
+        for w in &found.warnings {
+            tracing::warn!("{w}");
+        }
+        Ok(found)
+    }
+
+    pub fn target(&self) -> Result<(Target, Tls)> {
+        let target = self.s.connection()?;
+        let tls = tls::connector(&target)?;
+        Ok((target, tls))
+    }
+
+    /// Waits for the database and connects.
+    pub async fn connect(&self, target: &Target, tls: &Tls) -> Result<Db> {
+        pgwait::connect(target, tls, self.s.wait_timeout.0, self.shutdown).await
+    }
+
+    /// The migration session: its settings go in the startup packet (no extra round trip), and
+    /// with `--create-database` a missing database is created first.
+    pub async fn connect_session(
+        &self,
+        target: &Target,
+        tls: &Tls,
+        create: &CreateDatabase,
+    ) -> Result<Db> {
+        if create.create_database {
+            let t = create.template.as_deref();
+            createdb::ensure(target, tls, t, self.s.wait_timeout.0, self.shutdown).await?;
+        }
+        self.connect(&session_target(self.s, target), tls).await
+    }
+
+    /// Takes the migration lock on a connection of its own, runs `f` with `db`, and releases the
+    /// lock on every path; a signal cancels `db`'s running statement meanwhile.
+    pub async fn with_lock<T>(
+        &self,
+        target: &Target,
+        tls: &Tls,
+        db: &Db,
+        f: impl AsyncFnOnce(&Db) -> Result<T>,
+    ) -> Result<T> {
+        self.shutdown.set_cancel(Some(db.canceller()));
+        let lock_db = match Db::connect(target, tls).await {
+            Ok(c) => c,
+            Err(e) => {
+                self.shutdown.set_cancel(None);
+                return Err(Error::db("opening the lock connection", e));
+            }
+        };
+        let timeout = self.s.lock_timeout.map(|d| d.0);
+        let key = &self.s.history_table;
+        let lock = match crate::lock::acquire(lock_db, key, timeout, self.shutdown).await {
+            Ok(l) => l,
+            Err(e) => {
+                self.shutdown.set_cancel(None);
+                return Err(e);
+            }
+        };
+        let result = f(db).await;
+        let released = lock.release().await;
+        self.shutdown.set_cancel(None);
+        let value = result?;
+        released?;
+        Ok(value)
+    }
+}
+
+/// `statement_timeout` and `lock_timeout` for the migration session, as startup options.
+fn session_target(s: &Settings, target: &Target) -> Target {
+    let mut t = target.clone();
+    let mut opts = Vec::new();
+    if let Some(d) = s.statement_timeout {
+        opts.push(format!("-c statement_timeout={}", d.0.as_millis()));
+    }
+    if let Some(d) = s.session_lock_timeout {
+        opts.push(format!("-c lock_timeout={}", d.0.as_millis()));
+    }
+    if !opts.is_empty() {
+        let existing =
+            t.pg.get_options()
+                .map(|o| format!("{o} "))
+                .unwrap_or_default();
+        t.pg.options(format!("{existing}{}", opts.join(" ")));
+    }
+    t
+}

@@ -1,0 +1,74 @@
+//! `pgboot plan` (= `migrate --dry-run`): what `migrate` would do, changing nothing. The same
+//! function as `migrate` decides (`apply::schedule`), so they cannot disagree.
+
+use std::process::ExitCode;
+
+use super::Context;
+use crate::apply::{self, Mode};
+use crate::checks::indexes;
+use crate::cli::CreateDatabase;
+use crate::error::{Error, Result};
+use crate::history;
+use crate::report::views::{PlanFile, PlanView};
+use crate::sql::NoTxReason;
+
+pub async fn run(cx: &Context<'_>, json: bool, create: &CreateDatabase) -> Result<ExitCode> {
+    let table = cx.table()?;
+    let found = cx.discover()?;
+    let (target, tls) = cx.target()?;
+    // Changes nothing: a missing database is reported as "would be created", not created.
+    let (applied, invalid, would_create) = match cx.connect(&target, &tls).await {
+        Ok(db) => (
+            history::load(&db, &table).await?,
+            indexes::invalid(&db).await?,
+            false,
+        ),
+        Err(Error::MissingDatabase(_)) if create.create_database => (Vec::new(), Vec::new(), true),
+        Err(e) => return Err(e),
+    };
+    let sched = apply::schedule(&applied, &found.migrations);
+    let mut stops: Vec<String> = sched.plan.problems.iter().map(|p| p.describe()).collect();
+    stops.extend(sched.prepared.as_ref().err().map(|e| e.to_string()));
+    let pending = sched
+        .plan
+        .pending
+        .iter()
+        .map(|m| {
+            let mode = apply::prepare(m).map(|p| p.mode);
+            let (transactional, line, statement) = match &mode {
+                Ok(Mode::NoTransaction(NoTxReason::Statement { what, line, .. })) => {
+                    (false, Some(*line), Some(what.clone()))
+                }
+                Ok(Mode::NoTransaction(NoTxReason::Directive)) => {
+                    (false, Some(1), Some("-- pgboot:no-transaction".to_owned()))
+                }
+                _ => (true, None, None),
+            };
+            PlanFile {
+                version: m.version,
+                name: m.name.clone(),
+                file: m.path.display().to_string(),
+                transactional,
+                mode: mode.map(|m| m.describe()).unwrap_or_else(|e| e.to_string()),
+                no_transaction_line: line,
+                no_transaction_statement: statement,
+                out_of_order: sched.plan.out_of_order.contains(&m.name.as_str()),
+            }
+        })
+        .collect();
+    let view = PlanView {
+        target: target.to_string(),
+        database: target.dbname().to_owned(),
+        create_database: would_create,
+        pending,
+        up_to_date: sched.plan.up_to_date,
+        stops,
+        invalid_indexes: invalid,
+    };
+    crate::report::emit(&view, json);
+    if !sched.plan.problems.is_empty() {
+        return Err(Error::History(sched.plan.problems));
+    }
+    sched.prepared?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,22 @@
+//! `pgboot status`: applied, pending, drifted, missing and failed migrations with their times.
+
+use std::process::ExitCode;
+
+use super::Context;
+use crate::checks::indexes;
+use crate::error::Result;
+use crate::history;
+use crate::plan;
+use crate::report::views::StatusView;
+
+pub async fn run(cx: &Context<'_>, json: bool) -> Result<ExitCode> {
+    let table = cx.table()?;
+    let found = cx.discover()?;
+    let (target, tls) = cx.target()?;
+    let db = cx.connect(&target, &tls).await?;
+    let applied = history::load(&db, &table).await?;
+    let view = StatusView(plan::status(&applied, &found.migrations));
+    crate::report::emit(&view, json);
+    indexes::warn(&indexes::invalid(&db).await?);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,30 @@
+//! `pgboot validate`: the history checks without applying anything; exit 4 on any disagreement.
+
+use std::process::ExitCode;
+
+use super::Context;
+use crate::apply;
+use crate::checks::indexes;
+use crate::error::{Error, Result};
+use crate::history;
+
+pub async fn run(cx: &Context<'_>) -> Result<ExitCode> {
+    let table = cx.table()?;
+    let found = cx.discover()?;
+    let (target, tls) = cx.target()?;
+    let db = cx.connect(&target, &tls).await?;
+    let applied = history::load(&db, &table).await?;
+    indexes::warn(&indexes::invalid(&db).await?);
+    let sched = apply::schedule(&applied, &found.migrations);
+    if !sched.plan.problems.is_empty() {
+        return Err(Error::History(sched.plan.problems));
+    }
+    sched.prepared?;
+    let (up_to_date, pending) = (sched.plan.up_to_date, sched.plan.pending.len());
+    tracing::info!(
+        up_to_date,
+        pending,
+        "history and files agree: {up_to_date} applied, {pending} pending"
+    );
+    Ok(ExitCode::SUCCESS)
+}

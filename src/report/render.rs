@@ -1,0 +1,177 @@
+//! A failed migration rendered rustc-style (file:line:column, the SQLSTATE, message, detail,
+//! hint and the source line with a caret), and the final error, printed once.
+
+use std::fmt;
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+
+use crate::error::Error;
+use crate::model::MigrationFailure;
+
+impl MigrationFailure {
+    fn location(&self) -> String {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => format!("{}:{l}:{c}", self.file),
+            (Some(l), None) => format!("{}:{l}", self.file),
+            _ => self.file.clone(),
+        }
+    }
+
+    fn title(&self) -> String {
+        let code = if self.sqlstate.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", self.sqlstate)
+        };
+        format!("{}: {}{code}", self.location(), self.message)
+    }
+
+    /// rustc-style rendering with the offending line and a caret.
+    pub fn render(&self, color: bool) -> String {
+        let mut notes: Vec<String> = Vec::new();
+        if let Some(d) = &self.detail {
+            notes.push(format!("detail: {d}"));
+        }
+        if let Some(h) = &self.hint {
+            notes.push(format!("hint: {h}"));
+        }
+        if let Some(c) = &self.context {
+            notes.push(format!("context: {}", c.replace('\n', "\n         ")));
+        }
+        if let Some((q, p)) = &self.internal {
+            notes.push(format!("internal query (position {p}): {q}"));
+        }
+        if let Some(a) = &self.advice {
+            notes.push(format!("pgboot: {a}"));
+        }
+        notes.push(self.outcome.clone());
+
+        let renderer = if color {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
+        let title = Level::ERROR.primary_title(self.title());
+        let group = match self.line.and_then(|l| self.snippet(l)) {
+            Some((line_start, text, span)) => title.element(
+                Snippet::source(text)
+                    .line_start(line_start)
+                    .path(self.file.as_str())
+                    .annotation(
+                        AnnotationKind::Primary
+                            .span(span)
+                            .label(self.message.as_str()),
+                    ),
+            ),
+            None => title.element(Level::NOTE.message(format!("in {}", self.file))),
+        };
+        let mut report = vec![group];
+        for n in &notes {
+            report.push(Group::with_title(Level::NOTE.secondary_title(n.as_str())));
+        }
+        renderer.render(&report)
+    }
+
+    /// A few lines around the error, and the byte span of the caret within them.
+    fn snippet(&self, line: usize) -> Option<(usize, String, std::ops::Range<usize>)> {
+        let lines: Vec<&str> = self.sql.split('\n').collect();
+        let idx = line.checked_sub(1)?;
+        let target = lines.get(idx)?;
+        let first = idx.saturating_sub(2);
+        let mut text = String::new();
+        let mut span_start = 0;
+        for (i, l) in lines[first..=idx].iter().enumerate() {
+            if first + i == idx {
+                span_start = text.len();
+            }
+            text.push_str(l);
+            text.push('\n');
+        }
+        let col = self.column.unwrap_or(1).max(1);
+        let byte_col = target
+            .char_indices()
+            .nth(col - 1)
+            .map(|(b, _)| b)
+            .unwrap_or(target.len());
+        let width = target[byte_col..]
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != ';' && *c != '(' && *c != ')')
+            .map(char::len_utf8)
+            .sum::<usize>()
+            .max(1);
+        let start = span_start + byte_col;
+        let end = (start + width).min(text.len());
+        if self.column.is_none() {
+            let trimmed = target.len() - target.trim_start().len();
+            return Some((
+                first + 1,
+                text.clone(),
+                span_start + trimmed..span_start + target.len().max(trimmed + 1),
+            ));
+        }
+        Some((first + 1, text, start..end.max(start)))
+    }
+}
+
+impl fmt::Display for MigrationFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.title())
+    }
+}
+
+/// Prints the final error once: rendered text on a terminal or in text mode, one JSON line in JSON mode.
+pub fn print_error(err: &Error, json: bool) {
+    if json {
+        let mut obj = serde_json::json!({
+            "level": "ERROR",
+            "exit_code": err.exit_code(),
+            "message": err.to_string(),
+        });
+        if let Error::Migration(m) = err {
+            obj["file"] = m.file.clone().into();
+            obj["line"] = m.line.into();
+            obj["column"] = m.column.into();
+            obj["sqlstate"] = m.sqlstate.clone().into();
+            obj["detail"] = m.detail.clone().into();
+            obj["hint"] = m.hint.clone().into();
+            obj["context"] = m.context.clone().into();
+            obj["internal_query"] = m.internal.as_ref().map(|i| i.0.clone()).into();
+            obj["internal_position"] = m.internal.as_ref().map(|i| i.1).into();
+            obj["advice"] = m.advice.clone().into();
+            obj["rendered"] = m.render(false).into();
+        }
+        eprintln!("{obj}");
+        return;
+    }
+    use std::io::IsTerminal;
+    let color = std::io::stderr().is_terminal();
+    match err {
+        Error::Migration(m) => eprintln!("{}", m.render(color)),
+        other => eprintln!("error: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_caret_under_the_spot() {
+        let f = MigrationFailure {
+            file: "migrations/001_x.sql".into(),
+            sql: "CREATE TABLE a (id int);\nSELEC 1;\nSELECT 2;\n".into(),
+            line: Some(2),
+            column: Some(1),
+            severity: "ERROR".into(),
+            sqlstate: "42601".into(),
+            message: "syntax error at or near \"SELEC\"".into(),
+            outcome: "rolled back".into(),
+            ..Default::default()
+        };
+        let out = f.render(false);
+        assert!(out.contains("migrations/001_x.sql:2:1"), "{out}");
+        assert!(out.contains("SELEC 1;"), "{out}");
+        assert!(out.contains("^^^^^"), "{out}");
+        assert!(out.contains("42601"), "{out}");
+    }
+}
