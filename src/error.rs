@@ -130,3 +130,71 @@ pub fn describe_pg_error(err: &tokio_postgres::Error) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One of every variant, with the exit code the README promises for it.
+    fn table() -> Vec<(Error, u8)> {
+        let io = || std::io::Error::other("x");
+        vec![
+            (Error::Config("c".into()), 2),
+            (Error::Source("s".into()), 2),
+            (Error::Migration(Box::default()), 1),
+            (
+                Error::Database {
+                    context: "c".into(),
+                    message: "m".into(),
+                    source: None,
+                },
+                1,
+            ),
+            (
+                Error::NotReady {
+                    waited: Duration::from_secs(1),
+                    last: "l".into(),
+                },
+                3,
+            ),
+            (Error::History(Vec::new()), 4),
+            (Error::MissingDatabase("d".into()), 5),
+            (Error::Connection("c".into()), 5),
+            (
+                Error::LockTimeout {
+                    waited: Duration::from_secs(1),
+                    holder: None,
+                },
+                6,
+            ),
+            (Error::Findings("f".into()), 7),
+            (Error::Interrupted(Signal::Int), 130),
+            (Error::Interrupted(Signal::Term), 143),
+            (Error::internal("starting the runtime", io()), 70),
+        ]
+    }
+
+    #[test]
+    fn every_variant_maps_to_its_documented_exit_code() {
+        let readme = include_str!("../README.md");
+        for (e, want) in table() {
+            assert_eq!(e.exit_code(), want, "{e:?}");
+            let help = format!("\n  {want:<4} ");
+            assert!(crate::exit::EXIT_CODES_HELP.contains(&help), "--help lacks {want}");
+            let row = format!("\n| {want} ");
+            let signal_row = "\n| 130 / 143 |";
+            assert!(
+                readme.contains(&row) || (want >= 130 && readme.contains(signal_row)),
+                "README's exit code table lacks {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn internal_keeps_its_cause() {
+        let e = Error::internal("installing signal handlers", std::io::Error::other("no fd"));
+        let cause = std::error::Error::source(&e).map(|c| c.to_string());
+        assert_eq!(cause.as_deref(), Some("no fd"));
+        assert!(e.to_string().contains("installing signal handlers"), "{e}");
+    }
+}
