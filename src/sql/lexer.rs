@@ -1,0 +1,302 @@
+//! The lexer: turns source text into tokens (words, literals, punctuation, whitespace and
+//! comments) that cover the input byte for byte. Unterminated constructs run to the end of
+//! the input and are reported as [`RawError`]s located by byte offset.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// Identifier or keyword (unquoted).
+    Word,
+    /// Numeric literal.
+    Number,
+    /// `$1` style parameter.
+    Param,
+    /// Any string literal (`'…'`, `E'…'`, `U&'…'`, `B'…'`, `X'…'`, `N'…'`).
+    Str,
+    /// `"quoted identifier"` or `U&"…"`.
+    QuotedIdent,
+    /// `$tag$…$tag$`.
+    Dollar,
+    Semicolon,
+    LParen,
+    RParen,
+    /// Any other single character (operators, punctuation).
+    Punct,
+    Space,
+    Comment,
+}
+
+impl Kind {
+    pub(super) fn significant(self) -> bool {
+        !matches!(self, Kind::Space | Kind::Comment)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Tok {
+    pub(super) kind: Kind,
+    pub(super) start: usize,
+    pub(super) end: usize,
+}
+
+/// An unterminated construct found by the lexer, located by byte offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct RawError {
+    pub(super) at: usize,
+    pub(super) message: String,
+}
+
+fn is_ident_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
+}
+
+fn is_ident_cont(b: u8) -> bool {
+    is_ident_start(b) || b.is_ascii_digit() || b == b'$'
+}
+
+fn is_dollar_tag_cont(b: u8) -> bool {
+    is_ident_start(b) || b.is_ascii_digit()
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// Advance `i` to the next UTF-8 character boundary (at most `len`).
+fn next_boundary(src: &str, mut i: usize) -> usize {
+    let len = src.len();
+    if i >= len {
+        return len;
+    }
+    i += 1;
+    while i < len && !src.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+struct Lexer<'a> {
+    src: &'a str,
+    b: &'a [u8],
+    toks: Vec<Tok>,
+    errors: Vec<RawError>,
+}
+
+impl<'a> Lexer<'a> {
+    fn new(src: &'a str) -> Self {
+        Lexer {
+            src,
+            b: src.as_bytes(),
+            toks: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn at(&self, i: usize) -> Option<u8> {
+        self.b.get(i).copied()
+    }
+
+    fn push(&mut self, kind: Kind, start: usize, end: usize) -> usize {
+        self.toks.push(Tok { kind, start, end });
+        end
+    }
+
+    fn error(&mut self, at: usize, message: String) {
+        self.errors.push(RawError { at, message });
+    }
+
+    fn run(mut self) -> (Vec<Tok>, Vec<RawError>) {
+        let len = self.b.len();
+        let mut i = 0;
+        // A byte order mark at the very start counts as whitespace.
+        if self.src.starts_with('\u{feff}') {
+            i = self.push(Kind::Space, 0, '\u{feff}'.len_utf8());
+        }
+        while i < len {
+            let c = self.b[i];
+            let next = self.at(i + 1);
+            i = match c {
+                _ if is_space(c) => {
+                    let mut j = i + 1;
+                    while j < len && is_space(self.b[j]) {
+                        j += 1;
+                    }
+                    self.push(Kind::Space, i, j)
+                }
+                b'-' if next == Some(b'-') => {
+                    let mut j = i + 2;
+                    while j < len && self.b[j] != b'\n' && self.b[j] != b'\r' {
+                        j += 1;
+                    }
+                    self.push(Kind::Comment, i, j)
+                }
+                b'/' if next == Some(b'*') => self.block_comment(i),
+                b'\'' => self.string(i, i + 1, false),
+                b'"' => self.quoted_ident(i, i + 1),
+                b'$' => self.dollar(i),
+                b';' => self.push(Kind::Semicolon, i, i + 1),
+                b'(' => self.push(Kind::LParen, i, i + 1),
+                b')' => self.push(Kind::RParen, i, i + 1),
+                b'0'..=b'9' => self.number(i),
+                b'.' if next.is_some_and(|n| n.is_ascii_digit()) => self.number(i),
+                _ if is_ident_start(c) => self.word(i),
+                _ => {
+                    let j = next_boundary(self.src, i);
+                    self.push(Kind::Punct, i, j)
+                }
+            };
+        }
+        (self.toks, self.errors)
+    }
+
+    fn block_comment(&mut self, start: usize) -> usize {
+        let len = self.b.len();
+        let mut depth = 1usize;
+        let mut j = start + 2;
+        while j < len {
+            match (self.b[j], self.at(j + 1)) {
+                (b'/', Some(b'*')) => {
+                    depth += 1;
+                    j += 2;
+                }
+                (b'*', Some(b'/')) => {
+                    depth -= 1;
+                    j += 2;
+                    if depth == 0 {
+                        return self.push(Kind::Comment, start, j);
+                    }
+                }
+                _ => j += 1,
+            }
+        }
+        self.error(
+            start,
+            "unterminated block comment starting here".to_string(),
+        );
+        self.push(Kind::Comment, start, len)
+    }
+
+    /// A string literal whose body starts at `body` (just after the opening quote); the token
+    /// starts at `start` (before any prefix such as `E` or `U&`).
+    fn string(&mut self, start: usize, body: usize, backslash_escapes: bool) -> usize {
+        let len = self.b.len();
+        let mut j = body;
+        while j < len {
+            match self.b[j] {
+                b'\\' if backslash_escapes => j += 2,
+                b'\'' => {
+                    if self.at(j + 1) == Some(b'\'') {
+                        j += 2;
+                    } else {
+                        return self.push(Kind::Str, start, j + 1);
+                    }
+                }
+                _ => j += 1,
+            }
+        }
+        let what = if backslash_escapes {
+            "unterminated E'…' string starting here"
+        } else {
+            "unterminated quoted string starting here"
+        };
+        self.error(start, what.to_string());
+        self.push(Kind::Str, start, len)
+    }
+
+    fn quoted_ident(&mut self, start: usize, body: usize) -> usize {
+        let len = self.b.len();
+        let mut j = body;
+        while j < len {
+            if self.b[j] == b'"' {
+                if self.at(j + 1) == Some(b'"') {
+                    j += 2;
+                } else {
+                    return self.push(Kind::QuotedIdent, start, j + 1);
+                }
+            } else {
+                j += 1;
+            }
+        }
+        self.error(
+            start,
+            "unterminated quoted identifier starting here".to_string(),
+        );
+        self.push(Kind::QuotedIdent, start, len)
+    }
+
+    fn dollar(&mut self, start: usize) -> usize {
+        let len = self.b.len();
+        let next = self.at(start + 1);
+        if next.is_some_and(|n| n.is_ascii_digit()) {
+            let mut j = start + 1;
+            while j < len && self.b[j].is_ascii_digit() {
+                j += 1;
+            }
+            return self.push(Kind::Param, start, j);
+        }
+        // Opening delimiter: `$$` or `$tag$` with tag = [A-Za-z_\x80-\xff][A-Za-z_0-9\x80-\xff]*.
+        let mut j = start + 1;
+        if next.is_some_and(is_ident_start) {
+            j += 1;
+            while j < len && is_dollar_tag_cont(self.b[j]) {
+                j += 1;
+            }
+        }
+        if self.at(j) != Some(b'$') {
+            let end = next_boundary(self.src, start);
+            return self.push(Kind::Punct, start, end);
+        }
+        let body = j + 1;
+        // Both delimiter ends are ASCII `$`, so these slices are on char boundaries.
+        let tag = &self.src[start..body];
+        match self.src[body..].find(tag) {
+            Some(k) => self.push(Kind::Dollar, start, body + k + tag.len()),
+            None => {
+                let message = format!("unterminated dollar-quoted string {tag} starting here");
+                self.error(start, message);
+                self.push(Kind::Dollar, start, len)
+            }
+        }
+    }
+
+    fn number(&mut self, start: usize) -> usize {
+        let len = self.b.len();
+        let mut j = start + 1;
+        while j < len
+            && (self.b[j].is_ascii_alphanumeric() || self.b[j] == b'_' || self.b[j] == b'.')
+        {
+            j += 1;
+        }
+        self.push(Kind::Number, start, j)
+    }
+
+    fn word(&mut self, start: usize) -> usize {
+        let c = self.b[start];
+        let n1 = self.at(start + 1);
+        let n2 = self.at(start + 2);
+        match (c.to_ascii_lowercase(), n1, n2) {
+            (b'e', Some(b'\''), _) => return self.string(start, start + 2, true),
+            (b'b' | b'x' | b'n', Some(b'\''), _) => return self.string(start, start + 2, false),
+            (b'u', Some(b'&'), Some(b'\'')) => return self.string(start, start + 3, false),
+            (b'u', Some(b'&'), Some(b'"')) => return self.quoted_ident(start, start + 3),
+            _ => {}
+        }
+        let len = self.b.len();
+        let mut j = start + 1;
+        while j < len && is_ident_cont(self.b[j]) {
+            j += 1;
+        }
+        // Identifier bytes include every byte >= 0x80, so `j` is on a char boundary.
+        self.push(Kind::Word, start, j)
+    }
+}
+
+/// Tokenize the whole input. Whitespace and comments are tokens too, so the tokens cover every
+/// byte of `src` in order.
+pub(super) fn lex(src: &str) -> (Vec<Tok>, Vec<RawError>) {
+    Lexer::new(src).run()
+}
+
+/// Whether `t` is the unquoted word `kw` (ASCII case-insensitive).
+pub(super) fn word_is(src: &str, t: &Tok, kw: &str) -> bool {
+    t.kind == Kind::Word && src[t.start..t.end].eq_ignore_ascii_case(kw)
+}

@@ -1,0 +1,139 @@
+//! Splitting a file into top-level statements ([`Piece`]s).
+
+use std::ops::Range;
+
+use super::lexer::{lex, word_is, Kind, Tok};
+use super::lines::LineIndex;
+use super::Piece;
+
+/// A piece together with the indexes of its tokens.
+pub(super) struct RawPiece {
+    pub(super) range: Range<usize>,
+    pub(super) toks: Range<usize>,
+    /// Token index of the first significant token that is not the terminating `;`.
+    pub(super) first: Option<usize>,
+}
+
+/// Per-statement state used to decide whether a `;` ends the statement.
+#[derive(Default)]
+struct StmtState {
+    paren_depth: usize,
+    /// Nesting of BEGIN ATOMIC / BEGIN / CASE … END, only inside a SQL-standard routine body.
+    atomic_depth: usize,
+    /// First few words (uppercased) while the statement consists only of words.
+    head: Vec<String>,
+    only_words: bool,
+    prev_was_begin: bool,
+}
+
+impl StmtState {
+    fn new() -> Self {
+        StmtState {
+            only_words: true,
+            ..Default::default()
+        }
+    }
+
+    /// CREATE [OR REPLACE] {FUNCTION|PROCEDURE}
+    fn is_routine(&self) -> bool {
+        let h: Vec<&str> = self.head.iter().map(String::as_str).collect();
+        matches!(
+            h.as_slice(),
+            ["CREATE", "FUNCTION" | "PROCEDURE", ..]
+                | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE", ..]
+        )
+    }
+
+    /// Feed one significant token; returns true if it is a `;` that ends the statement.
+    fn feed(&mut self, src: &str, t: &Tok) -> bool {
+        let was_begin = std::mem::replace(&mut self.prev_was_begin, false);
+        match t.kind {
+            Kind::Semicolon => return self.paren_depth == 0 && self.atomic_depth == 0,
+            Kind::LParen => self.paren_depth += 1,
+            Kind::RParen => self.paren_depth = self.paren_depth.saturating_sub(1),
+            Kind::Word => {
+                if self.only_words && self.head.len() < 4 {
+                    self.head.push(src[t.start..t.end].to_ascii_uppercase());
+                }
+                if self.atomic_depth > 0 {
+                    if word_is(src, t, "BEGIN") || word_is(src, t, "CASE") {
+                        self.atomic_depth += 1;
+                    } else if word_is(src, t, "END") {
+                        self.atomic_depth -= 1;
+                    }
+                } else if word_is(src, t, "BEGIN") {
+                    self.prev_was_begin = true;
+                } else if was_begin
+                    && word_is(src, t, "ATOMIC")
+                    && self.paren_depth == 0
+                    && self.is_routine()
+                {
+                    self.atomic_depth = 1;
+                }
+            }
+            _ => {}
+        }
+        if t.kind != Kind::Word {
+            self.only_words = false;
+        }
+        false
+    }
+}
+
+pub(super) fn split_raw(src: &str, toks: &[Tok]) -> Vec<RawPiece> {
+    let mut out = Vec::new();
+    let mut piece_start = 0usize;
+    let mut tok_start = 0usize;
+    let mut first: Option<usize> = None;
+    let mut st = StmtState::new();
+    for (i, t) in toks.iter().enumerate() {
+        if !t.kind.significant() {
+            continue;
+        }
+        if st.feed(src, t) {
+            out.push(RawPiece {
+                range: piece_start..t.end,
+                toks: tok_start..i + 1,
+                first: first.take(),
+            });
+            piece_start = t.end;
+            tok_start = i + 1;
+            st = StmtState::new();
+        } else if first.is_none() && t.kind != Kind::Semicolon {
+            first = Some(i);
+        }
+    }
+    if piece_start < src.len() {
+        out.push(RawPiece {
+            range: piece_start..src.len(),
+            toks: tok_start..toks.len(),
+            first,
+        });
+    }
+    out
+}
+
+pub(super) fn to_piece(src: &str, idx: &LineIndex, toks: &[Tok], raw: &RawPiece) -> Piece {
+    let start = raw.first.map(|i| toks[i].start);
+    let (line, column) = idx.line_col(src, start.unwrap_or(raw.range.start));
+    Piece {
+        range: raw.range.clone(),
+        start,
+        line,
+        column,
+    }
+}
+
+/// Split the whole input into pieces (including empty ones), never panicking.
+///
+/// A piece ends after a `;` that is outside strings, comments, quoted identifiers, dollar-quoted
+/// bodies, parentheses and SQL-standard `BEGIN ATOMIC … END` routine bodies; the last piece ends
+/// at the end of input. An empty input yields no pieces.
+pub fn split(src: &str) -> Vec<Piece> {
+    let (toks, _) = lex(src);
+    let idx = LineIndex::new(src);
+    split_raw(src, &toks)
+        .iter()
+        .map(|r| to_piece(src, &idx, &toks, r))
+        .collect()
+}
