@@ -180,7 +180,10 @@ mod tests {
         for (e, want) in table() {
             assert_eq!(e.exit_code(), want, "{e:?}");
             let help = format!("\n  {want:<4} ");
-            assert!(crate::exit::EXIT_CODES_HELP.contains(&help), "--help lacks {want}");
+            assert!(
+                crate::exit::EXIT_CODES_HELP.contains(&help),
+                "--help lacks {want}"
+            );
             let row = format!("\n| {want} ");
             let signal_row = "\n| 130 / 143 |";
             assert!(

@@ -6,6 +6,9 @@ use crate::error::describe_pg_error;
 use crate::model::MigrationFailure;
 use crate::sql;
 
+const NO_PGVECTOR: &str = "this server has no pgvector; use an image with pgvector, e.g. pgvector/pgvector:pg17, or install postgresql-17-pgvector";
+const NOT_IN_A_TRANSACTION: &str = "the statement cannot run inside a transaction block; put `-- pgboot:no-transaction` on the file's first line, or move it to a file of its own";
+
 /// Builds the failure from the server's error. `offset_chars`: characters sent before the
 /// file's text in the same query (the wrapping `BEGIN;`), or the statement's offset in the file.
 pub fn failure(
@@ -144,10 +147,10 @@ fn advice(f: &MigrationFailure) -> Option<String> {
         && msg.contains("extension")
         && (msg.contains("\"vector\"") || msg.contains("/vector.control\""))
     {
-        return Some("this server has no pgvector; use an image with pgvector, e.g. pgvector/pgvector:pg17, or install postgresql-17-pgvector".into());
+        return Some(NO_PGVECTOR.into());
     }
     if f.sqlstate == "25001" {
-        return Some("the statement cannot run inside a transaction block; put `-- pgboot:no-transaction` on the file's first line, or move it to a file of its own".into());
+        return Some(NOT_IN_A_TRANSACTION.into());
     }
     None
 }

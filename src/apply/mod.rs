@@ -96,6 +96,13 @@ pub fn prepare(m: &Migration) -> Result<Prepared<'_>> {
     })
 }
 
+/// What happened to a failed file's changes, by how it ran: the failure report's "outcome".
+const ROLLED_BACK: &str = "the file was rolled back: none of its changes were kept";
+const OWN_TX_FAILED: &str = "the file manages its own transaction: its open transaction was rolled back, but statements committed before it are kept; recorded as failed";
+const NO_TX_FAILED: &str = "the file ran outside a transaction: statements before this one were kept; recorded as failed (see `pgboot status`)";
+const FOUND_BY_REPLAY: &str =
+    " (the failing statement was found by replaying the file in a transaction that was rolled back)";
+
 const TX_PREFIX: &str = "BEGIN;\n";
 
 /// Logs the seed convention's closing `SELECT '…' AS status` rows.
@@ -136,21 +143,13 @@ pub async fn apply(
                 }
                 Err(e) => {
                     rollback(db).await;
-                    let mut err = fail(
-                        &file,
-                        m,
-                        e,
-                        TX_PREFIX.len(),
-                        None,
-                        "the file was rolled back: none of its changes were kept",
-                        shutdown,
-                    );
+                    let mut err = fail(&file, m, e, TX_PREFIX.len(), None, ROLLED_BACK, shutdown);
                     if let Error::Migration(mf) = &mut err {
                         if mf.line.is_none() && replayable(&mf.sqlstate) {
                             if let Some(piece) = locate_by_replay(db, p).await {
                                 mf.line = Some(piece.line);
                                 mf.column = Some(piece.column);
-                                mf.outcome.push_str(" (the failing statement was found by replaying the file in a transaction that was rolled back)");
+                                mf.outcome.push_str(FOUND_BY_REPLAY);
                             }
                         }
                     }
@@ -168,7 +167,7 @@ pub async fn apply(
                 rollback(db).await;
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
                 let _ = history::record(db, table, m, true, false, ms).await;
-                Err(fail(&file, m, e, 0, None, "the file manages its own transaction: its open transaction was rolled back, but statements committed before it are kept; recorded as failed", shutdown))
+                Err(fail(&file, m, e, 0, None, OWN_TX_FAILED, shutdown))
             }
         },
         Mode::NoTransaction(reason) => {
@@ -187,7 +186,7 @@ pub async fn apply(
                         // The server's position is relative to the statement sent.
                         let offset = m.sql[..piece.range.start].chars().count();
                         let pos = original_position(&e);
-                        let mut f = fail(&file, m, e, 0, Some(piece.line), "the file ran outside a transaction: statements before this one were kept; recorded as failed (see `pgboot status`)", shutdown);
+                        let mut f = fail(&file, m, e, 0, Some(piece.line), NO_TX_FAILED, shutdown);
                         if let Error::Migration(mf) = &mut f {
                             relocate(mf, pos, offset, &m.sql);
                         }

@@ -39,22 +39,33 @@ pub fn exists_sql(c: &Created) -> String {
     match c.kind {
         // An index lives in its table's schema, whatever the search_path says.
         "index" => {
-            let schema = c.schema.clone().or_else(|| c.on.as_ref().and_then(|o| o.0.clone()));
+            let schema = c
+                .schema
+                .clone()
+                .or_else(|| c.on.as_ref().and_then(|o| o.0.clone()));
             format!("{} IS NOT NULL", regclass(&schema, &c.name))
         }
-        "table" | "view" | "materialized view" | "sequence" => format!("{} IS NOT NULL", regclass(&c.schema, &c.name)),
+        "table" | "view" | "materialized view" | "sequence" => {
+            format!("{} IS NOT NULL", regclass(&c.schema, &c.name))
+        }
         "function" | "procedure" => format!(
-            "EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = {name} AND {})",
+            "EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+             WHERE p.proname = {name} AND {})",
             in_schema("n.nspname", &c.schema)
         ),
         "type" => format!(
-            "EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typname = {name} AND {})",
+            "EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+             WHERE t.typname = {name} AND {})",
             in_schema("n.nspname", &c.schema)
         ),
         "policy" | "trigger" => {
             let (table_schema, table) = c.on.clone().unwrap_or((None, String::new()));
-            let (cat, col, rel) = if c.kind == "policy" { ("pg_policy", "polname", "polrelid") } else { ("pg_trigger", "tgname", "tgrelid") };
-            format!("EXISTS (SELECT 1 FROM {cat} WHERE {col} = {name} AND {rel} = {})", regclass(&table_schema, &table))
+            let (cat, col, rel) = match c.kind {
+                "policy" => ("pg_policy", "polname", "polrelid"),
+                _ => ("pg_trigger", "tgname", "tgrelid"),
+            };
+            let on = regclass(&table_schema, &table);
+            format!("EXISTS (SELECT 1 FROM {cat} WHERE {col} = {name} AND {rel} = {on})")
         }
         "extension" => format!("EXISTS (SELECT 1 FROM pg_extension WHERE extname = {name})"),
         "schema" => format!("EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = {name})"),
