@@ -11,6 +11,7 @@
 
 use std::ops::Range;
 
+mod copy;
 mod created;
 mod lexer;
 mod lines;
@@ -72,6 +73,15 @@ pub struct LexError {
     pub message: String,
 }
 
+/// A statement that uses the client side of the COPY protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCopy {
+    /// `COPY … FROM STDIN` or `COPY … TO STDOUT`.
+    pub what: &'static str,
+    pub line: usize,
+    pub column: usize,
+}
+
 /// The result of [`analyze`].
 #[derive(Debug, Clone)]
 pub struct Analysis {
@@ -82,6 +92,8 @@ pub struct Analysis {
     /// A top-level BEGIN / START TRANSACTION / COMMIT / END / ROLLBACK / ABORT /
     /// COMMIT PREPARED / PREPARE TRANSACTION statement.
     pub manages_transaction: bool,
+    /// The first `COPY … FROM STDIN` / `COPY … TO STDOUT`, which needs a client-side data stream.
+    pub client_copy: Option<ClientCopy>,
     /// Unterminated constructs.
     pub errors: Vec<LexError>,
 }

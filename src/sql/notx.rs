@@ -6,7 +6,7 @@ use std::ops::Range;
 use super::lexer::{lex, word_is, Kind, Tok};
 use super::lines::LineIndex;
 use super::split::{split_raw, to_piece};
-use super::{Analysis, LexError, NoTxReason};
+use super::{Analysis, ClientCopy, LexError, NoTxReason};
 
 /// `-- pgboot:no-transaction` as the first thing in the file (after an optional BOM and
 /// whitespace), case-insensitive, followed by end of line/input or whitespace.
@@ -65,7 +65,7 @@ impl<'a> Stmt<'a> {
     }
 
     /// If token `i` is `(`, the index just after its matching `)` (or the end); else `i`.
-    fn skip_parens(&self, i: usize) -> usize {
+    pub(super) fn skip_parens(&self, i: usize) -> usize {
         if self.kind(i) != Some(Kind::LParen) {
             return i;
         }
@@ -246,6 +246,7 @@ pub fn analyze(src: &str) -> Analysis {
     let raw = split_raw(src, &toks);
     let mut no_transaction = has_directive(src).then_some(NoTxReason::Directive);
     let mut manages_transaction = false;
+    let mut client_copy = None;
     let mut pieces = Vec::with_capacity(raw.len());
     for r in &raw {
         let piece = to_piece(src, &idx, &toks, r);
@@ -253,6 +254,13 @@ pub fn analyze(src: &str) -> Analysis {
             let stmt = Stmt::new(src, &toks[r.toks.clone()]);
             if stmt.manages_transaction() {
                 manages_transaction = true;
+            }
+            if client_copy.is_none() {
+                client_copy = stmt.client_copy().map(|what| ClientCopy {
+                    what,
+                    line: piece.line,
+                    column: piece.column,
+                });
             }
             if no_transaction.is_none() {
                 if let Some(what) = stmt.no_tx_label() {
@@ -281,6 +289,7 @@ pub fn analyze(src: &str) -> Analysis {
         pieces,
         no_transaction,
         manages_transaction,
+        client_copy,
         errors,
     }
 }

@@ -42,6 +42,9 @@ fn render(src: &str) -> String {
         yes_no(a.manages_transaction)
     )
     .unwrap();
+    if let Some(c) = &a.client_copy {
+        writeln!(out, "client copy: {} at {}:{}", c.what, c.line, c.column).unwrap();
+    }
     if a.errors.is_empty() {
         writeln!(out, "lex errors: none").unwrap();
     }
