@@ -31,12 +31,12 @@ const GRACE: Duration = Duration::from_millis(2500);
 pub fn run() -> Result<ExitCode> {
     let started = Instant::now();
     let cli = Cli::parse();
-    let overrides = cli.global.overrides();
-    let (settings, figment) = match config::load(cli.global.config.clone(), &overrides) {
+    let (settings, figment) = match config::load(&cli.global) {
         Ok(v) => v,
         Err(e) => {
             // Logging is not set up yet: honour an explicit JSON request for this one error.
-            let fmt = overrides
+            let fmt = cli
+                .global
                 .log_format
                 .or_else(|| std::env::var("PGBOOT_LOG_FORMAT").ok()?.parse().ok());
             logging::init(fmt.unwrap_or_default());
