@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
 
-use crate::config::{Dur, LogFormat, Overrides};
+use crate::config::LogFormat;
 use crate::exit::EXIT_CODES_HELP;
 
 #[derive(Debug, Parser)]
@@ -149,48 +150,66 @@ pub struct RepairArgs {
     pub json: bool,
 }
 
-#[derive(Debug, Args)]
+/// The flags every command takes, and the top configuration layer: serialized into figment,
+/// where only the flags given override anything. Field names are the settings' names.
+/// Durations stay text here and are parsed with the other layers, so a bad value is a
+/// configuration error naming the setting, like one from the environment or the file.
+#[derive(Debug, Args, Default, Serialize)]
 pub struct Global {
     /// Config file (TOML) [default: ./pgboot.toml when present]
     #[arg(long, global = true, env = "PGBOOT_CONFIG", value_name = "PATH")]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
     /// postgres://user[:password]@host[:port]/db[?sslmode=...]; prefer DATABASE_URL_FILE for secrets
     #[arg(long, global = true, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
     /// Directory of migration files [default: ./migrations]
     #[arg(long, global = true, value_name = "DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub migrations: Option<PathBuf>,
     /// How long to wait for the database, e.g. 500ms, 30s, 2m [default: 60s]
-    #[arg(long, global = true, value_name = "DURATION")]
-    pub wait_timeout: Option<Dur>,
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_timeout: Option<String>,
     /// How long to wait for the migration lock [default: as long as the holder runs]
-    #[arg(long, global = true, value_name = "DURATION")]
-    pub lock_timeout: Option<Dur>,
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_timeout: Option<String>,
     /// statement_timeout for the migration session [default: the server's]
-    #[arg(long, global = true, value_name = "DURATION")]
-    pub statement_timeout: Option<Dur>,
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement_timeout: Option<String>,
     /// lock_timeout for the migration session [default: the server's]
-    #[arg(long, global = true, value_name = "DURATION")]
-    pub session_lock_timeout: Option<Dur>,
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_lock_timeout: Option<String>,
     /// Log format: text, json or auto (text on a terminal, JSON otherwise) [default: auto]
     #[arg(long, global = true, value_name = "FORMAT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub log_format: Option<LogFormat>,
     /// History table [default: pgboot.schema_history]
     #[arg(long, global = true, value_name = "SCHEMA.TABLE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub history_table: Option<String>,
-}
-
-impl Global {
-    pub fn overrides(&self) -> Overrides {
-        Overrides {
-            database_url: self.database_url.clone(),
-            migrations: self.migrations.clone(),
-            wait_timeout: self.wait_timeout,
-            lock_timeout: self.lock_timeout,
-            statement_timeout: self.statement_timeout,
-            session_lock_timeout: self.session_lock_timeout,
-            log_format: self.log_format,
-            history_table: self.history_table.clone(),
-        }
-    }
 }

@@ -10,8 +10,9 @@ use std::time::Instant;
 
 use tokio_postgres::SimpleQueryMessage;
 
+use crate::config::TableName;
 use crate::error::{Error, Result};
-use crate::history::{self, TableName};
+use crate::history;
 use crate::pg::db::Db;
 mod failure;
 

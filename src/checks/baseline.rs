@@ -2,8 +2,8 @@
 //! as applied without running them (`kind = 'baseline'`), through a given version or through the
 //! version `--detect` proposes from the catalog.
 
+use crate::config::TableName;
 use crate::error::{Error, Result};
-use crate::history::TableName;
 use crate::model::Migration;
 use crate::pg::db::Db;
 use crate::pg::quote::{quote_ident, quote_literal};

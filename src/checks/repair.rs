@@ -3,8 +3,8 @@
 //! Shows every change; makes none without `--yes`.
 
 use crate::checks::indexes::InvalidIndex;
+use crate::config::TableName;
 use crate::error::{Error, Result};
-use crate::history::TableName;
 use crate::pg::db::Db;
 use crate::pg::quote::quote_literal;
 use crate::plan::{State, StatusRow};

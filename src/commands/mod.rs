@@ -19,9 +19,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::cli::{Cli, Command, CreateDatabase, MigrateArgs};
+use crate::config::TableName;
 use crate::config::{self as settings, Settings, Target};
 use crate::error::{Error, Result};
-use crate::history::TableName;
 use crate::logging;
 use crate::pg::shutdown::Shutdown;
 use crate::pg::tls::{self, Tls};
@@ -34,19 +34,18 @@ const GRACE: Duration = Duration::from_millis(2500);
 /// Loads the configuration, sets up logging and runs the command.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let started = Instant::now();
-    let (settings, figment) =
-        match settings::load(cli.global.config.clone(), &cli.global.overrides()) {
-            Ok(v) => v,
-            Err(e) => {
-                // Logging is not set up yet: honour an explicit JSON request for this one error.
-                let fmt = cli
-                    .global
-                    .log_format
-                    .or_else(|| std::env::var("PGBOOT_LOG_FORMAT").ok()?.parse().ok());
-                logging::init(fmt.unwrap_or_default());
-                return Err(e);
-            }
-        };
+    let (settings, figment) = match settings::load(&cli.global) {
+        Ok(v) => v,
+        Err(e) => {
+            // Logging is not set up yet: honour an explicit JSON request for this one error.
+            let fmt = cli
+                .global
+                .log_format
+                .or_else(|| std::env::var("PGBOOT_LOG_FORMAT").ok()?.parse().ok());
+            logging::init(fmt.unwrap_or_default());
+            return Err(e);
+        }
+    };
     logging::init(settings.log_format);
     let command = cli
         .command

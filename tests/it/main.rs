@@ -7,6 +7,7 @@
 mod support;
 
 mod concurrency;
+mod config_errors;
 mod connect;
 mod docker;
 mod migrate;
