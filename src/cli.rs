@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
-use crate::config::LogFormat;
 use crate::exit::EXIT_CODES_HELP;
 
 #[derive(Debug, Parser)]
@@ -212,4 +211,29 @@ pub struct Global {
     #[arg(long, global = true, value_name = "SCHEMA.TABLE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history_table: Option<String>,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Text on a terminal, JSON lines otherwise.
+    #[default]
+    Auto,
+    Text,
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(LogFormat::Auto),
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!(
+                "invalid log format {other:?}; use text, json or auto"
+            )),
+        }
+    }
 }

@@ -166,26 +166,5 @@ impl fmt::Display for SslMode {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// Text on a terminal, JSON lines otherwise.
-    #[default]
-    Auto,
-    Text,
-    Json,
-}
-
-impl FromStr for LogFormat {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "auto" => Ok(LogFormat::Auto),
-            "text" => Ok(LogFormat::Text),
-            "json" => Ok(LogFormat::Json),
-            other => Err(format!(
-                "invalid log format {other:?}; use text, json or auto"
-            )),
-        }
-    }
-}
+/// The log format is a flag type (cli), also read from the environment and the file.
+pub use crate::cli::LogFormat;
