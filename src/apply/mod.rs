@@ -146,7 +146,7 @@ pub async fn apply(
             let batch = format!(
                 "{TX_PREFIX}{}\n;\n{};\nCOMMIT;",
                 m.sql,
-                history::insert_sql(table, m, true, true, None)
+                history::sql::insert_sql(table, m, true, true, None, history::sql::Kind::Migrate)
             );
             match db.client.simple_query(&batch).await {
                 Ok(msgs) => {

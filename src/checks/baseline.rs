@@ -4,6 +4,7 @@
 
 use crate::config::TableName;
 use crate::error::{Error, Result};
+use crate::history::sql::{insert_sql, Kind};
 use crate::model::Migration;
 use crate::pg::db::Db;
 use crate::pg::quote::{quote_ident, quote_literal};
@@ -151,14 +152,9 @@ pub async fn record(db: &Db, t: &TableName, files: &[&Migration]) -> Result<()> 
         let transactional = crate::apply::prepare(m)
             .map(|p| p.mode.transactional())
             .unwrap_or(true);
-        sql.push_str(&format!(
-            "INSERT INTO {} (version, name, checksum, execution_ms, pgboot_version, transactional, success, kind) VALUES ({}, {}, {}, 0, {}, {transactional}, true, 'baseline');\n",
-            t.qualified(),
-            m.version,
-            quote_literal(&m.name),
-            quote_literal(&m.checksum),
-            quote_literal(env!("CARGO_PKG_VERSION")),
-        ));
+        let row = insert_sql(t, m, transactional, true, Some(0.0), Kind::Baseline);
+        sql.push_str(&row);
+        sql.push_str(";\n");
     }
     sql.push_str("COMMIT;");
     db.client

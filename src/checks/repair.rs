@@ -5,8 +5,8 @@
 use crate::checks::indexes::InvalidIndex;
 use crate::config::TableName;
 use crate::error::{Error, Result};
+use crate::history;
 use crate::pg::db::Db;
-use crate::pg::quote::quote_literal;
 use crate::plan::{State, StatusRow};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -42,17 +42,8 @@ impl Action {
 
     fn sql(&self, t: &TableName) -> String {
         match self {
-            Action::Rechecksum { name, new, .. } => format!(
-                "UPDATE {} SET checksum = {} WHERE name = {}",
-                t.qualified(),
-                quote_literal(new),
-                quote_literal(name)
-            ),
-            Action::RemoveFailed { name } => format!(
-                "DELETE FROM {} WHERE name = {} AND NOT success",
-                t.qualified(),
-                quote_literal(name)
-            ),
+            Action::Rechecksum { name, new, .. } => history::sql::rechecksum_sql(t, name, new),
+            Action::RemoveFailed { name } => history::sql::remove_failed_sql(t, name),
             Action::DropIndex { sql, .. } => sql.clone(),
         }
     }

@@ -1,4 +1,7 @@
-//! The history table (default `pgboot.schema_history`): one row per migration file.
+//! The history table (default `pgboot.schema_history`): one row per migration file. Its SQL
+//! text lives in `sql.rs`, the only place that writes it; this file loads and records.
+
+pub mod sql;
 
 use tokio_postgres::SimpleQueryMessage;
 
@@ -8,36 +11,7 @@ use crate::model::Applied;
 use crate::model::Migration;
 use crate::pg::db::Db;
 use crate::pg::quote::quote_literal;
-
-fn create_sql(t: &TableName) -> String {
-    format!(
-        "CREATE SCHEMA IF NOT EXISTS \"{schema}\";
-CREATE TABLE IF NOT EXISTS {q} (
-    version        bigint           NOT NULL,
-    name           text             PRIMARY KEY,
-    checksum       text             NOT NULL,
-    applied_at     timestamptz      NOT NULL DEFAULT now(),
-    execution_ms   double precision NOT NULL,
-    applied_by     text             NOT NULL DEFAULT current_user,
-    pgboot_version text             NOT NULL,
-    transactional  boolean          NOT NULL,
-    success        boolean          NOT NULL,
-    kind           text             NOT NULL DEFAULT 'migrate'
-);
-COMMENT ON TABLE {q} IS 'Migrations applied by pgboot, one row per file';",
-        schema = t.schema,
-        q = t.qualified()
-    )
-}
-
-fn select_sql(t: &TableName) -> String {
-    format!(
-        "SELECT version, name, checksum, success, transactional, \
-         to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), execution_ms \
-         FROM {} ORDER BY version, name",
-        t.qualified()
-    )
-}
+use sql::{create_sql, insert_sql, select_sql, Kind};
 
 fn parse_rows(msgs: &[SimpleQueryMessage]) -> Result<Vec<Applied>> {
     let bad = || Error::Database {
@@ -111,30 +85,6 @@ async fn load_existing(db: &Db, t: &TableName) -> Result<Vec<Applied>> {
     parse_rows(&msgs)
 }
 
-/// The INSERT that records a migration. `execution_ms` None: measured by the server as the
-/// time since the transaction started (the row commits with the migration's transaction).
-pub fn insert_sql(
-    t: &TableName,
-    m: &Migration,
-    transactional: bool,
-    success: bool,
-    execution_ms: Option<f64>,
-) -> String {
-    let ms = match execution_ms {
-        Some(ms) => format!("{ms}"),
-        None => "1000 * extract(epoch FROM clock_timestamp() - now())".into(),
-    };
-    format!(
-        "INSERT INTO {} (version, name, checksum, execution_ms, pgboot_version, transactional, success) \
-         VALUES ({}, {}, {}, {ms}, {}, {transactional}, {success})",
-        t.qualified(),
-        m.version,
-        quote_literal(&m.name),
-        quote_literal(&m.checksum),
-        quote_literal(env!("CARGO_PKG_VERSION")),
-    )
-}
-
 /// Records a migration outside any migration transaction (non-transactional files, failures).
 pub async fn record(
     db: &Db,
@@ -151,6 +101,7 @@ pub async fn record(
             transactional,
             success,
             Some(execution_ms),
+            Kind::Migrate,
         ))
         .await
         .map_err(|e| Error::db(format!("recording {} in {t}", m.name), e))
