@@ -119,28 +119,66 @@ impl fmt::Display for MigrationFailure {
     }
 }
 
+/// The final error as one JSON line (`--log-format json`).
+#[derive(serde::Serialize)]
+struct ErrorLine<'a> {
+    level: &'static str,
+    exit_code: u8,
+    message: String,
+    #[serde(flatten)]
+    migration: Option<FailureFields<'a>>,
+}
+
+/// A failed statement's fields, beside the message.
+#[derive(serde::Serialize)]
+struct FailureFields<'a> {
+    file: &'a str,
+    line: Option<usize>,
+    column: Option<usize>,
+    sqlstate: &'a str,
+    detail: Option<&'a str>,
+    hint: Option<&'a str>,
+    context: Option<&'a str>,
+    internal_query: Option<&'a str>,
+    internal_position: Option<usize>,
+    advice: Option<&'a str>,
+    rendered: String,
+}
+
+impl<'a> FailureFields<'a> {
+    fn of(m: &'a MigrationFailure) -> Self {
+        FailureFields {
+            file: &m.file,
+            line: m.line,
+            column: m.column,
+            sqlstate: &m.sqlstate,
+            detail: m.detail.as_deref(),
+            hint: m.hint.as_deref(),
+            context: m.context.as_deref(),
+            internal_query: m.internal.as_ref().map(|i| i.0.as_str()),
+            internal_position: m.internal.as_ref().map(|i| i.1),
+            advice: m.advice.as_deref(),
+            rendered: m.render(false),
+        }
+    }
+}
+
 /// Prints the final error once: rendered text on a terminal or in text mode, one JSON line in JSON mode.
 pub fn print_error(err: &Error, json: bool) {
     if json {
-        let mut obj = serde_json::json!({
-            "level": "ERROR",
-            "exit_code": err.exit_code(),
-            "message": err.to_string(),
-        });
-        if let Error::Migration(m) = err {
-            obj["file"] = m.file.clone().into();
-            obj["line"] = m.line.into();
-            obj["column"] = m.column.into();
-            obj["sqlstate"] = m.sqlstate.clone().into();
-            obj["detail"] = m.detail.clone().into();
-            obj["hint"] = m.hint.clone().into();
-            obj["context"] = m.context.clone().into();
-            obj["internal_query"] = m.internal.as_ref().map(|i| i.0.clone()).into();
-            obj["internal_position"] = m.internal.as_ref().map(|i| i.1).into();
-            obj["advice"] = m.advice.clone().into();
-            obj["rendered"] = m.render(false).into();
+        let line = ErrorLine {
+            level: "ERROR",
+            exit_code: err.exit_code(),
+            message: err.to_string(),
+            migration: match err {
+                Error::Migration(m) => Some(FailureFields::of(m)),
+                _ => None,
+            },
+        };
+        match serde_json::to_string(&line) {
+            Ok(s) => eprintln!("{s}"),
+            Err(_) => eprintln!("error: {err}"),
         }
-        eprintln!("{obj}");
         return;
     }
     use std::io::IsTerminal;
