@@ -7,15 +7,9 @@ use tokio_postgres::SimpleQueryMessage;
 use crate::error::{Error, Result};
 use crate::pg::db::Db;
 
-/// One SELECT returning one text column (`line`), deterministically ordered.
+/// One SELECT returning one text column (`line`), deterministically ordered. (`verify` sends it
+/// together with its row counts through [`query_lines`]: one round trip.)
 pub const CATALOG: &str = include_str!("catalog_snapshot.sql");
-
-/// Runs [`CATALOG`] (simple-query protocol: one round trip) and returns its lines. (`verify`
-/// sends it together with its row counts through [`query_lines`], still one round trip.)
-#[allow(dead_code)]
-pub async fn take(db: &Db) -> Result<Vec<String>> {
-    query_lines(db, CATALOG, "taking the catalog snapshot").await
-}
 
 /// Runs a query whose first column is text and returns that column, row by row.
 pub async fn query_lines(db: &Db, sql: &str, context: &str) -> Result<Vec<String>> {
