@@ -1,12 +1,16 @@
 -- Catalog snapshot of the application schemas: one SELECT, one text column
 -- ("line"), deterministic order. Used to prove that re-running the migrations
--- changes nothing (snapshot before == snapshot after) and, later, by
--- `pgboot verify`. Embedded with include_str! and run with the simple-query
--- protocol: a single statement, no psql meta-commands, no variables.
+-- changes nothing (snapshot before == snapshot after), by `pgboot verify`.
+-- Embedded with include_str! and run with the simple-query protocol: a single
+-- statement, no psql meta-commands, no variables.
 --
--- Scope: every schema except pg_catalog, information_schema, pg_toast, temp
--- schemas and "pgboot" (the runner's history). Objects that belong to an
--- extension are represented by the extension's name and version only.
+-- This file starts at its first own CTE: it runs composed after scope.sql
+-- ("WITH <scope.sql>, <this file>"; src/checks/snapshot.rs `query`,
+-- tests/sql/check_schema.sh), whose scope_namespaces and scope_relations say
+-- which schemas and relations are in scope (not the system schemas, temp
+-- schemas or the history schema). Objects that belong to an extension are
+-- represented by the extension's name and version only: so are schemas that
+-- belong to one.
 -- No OIDs, no owner names (the owner shows as <owner> in ACLs), no data or
 -- statistics: nothing that changes when an idempotent statement is merely
 -- re-run. Definitions are rendered with pg_get_*def(), whose qualification of
@@ -31,26 +35,19 @@
 --   default_acl <role> <schema|*> <objtype> <acl>
 --   comment <object> <text>
 --   role <name> <attributes>          (roles granted something in scope)
-WITH
 nsp AS (
   SELECT n.oid, n.nspname, n.nspowner, n.nspacl
-    FROM pg_catalog.pg_namespace n
-   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'pgboot')
-     AND n.nspname !~ '^pg_(toast_)?temp_'
-     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+    FROM scope_namespaces n
+   WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                       WHERE d.classid = 'pg_catalog.pg_namespace'::regclass
                         AND d.objid = n.oid AND d.deptype = 'e')
 ),
 rel AS (
-  SELECT c.oid, c.relkind, c.relowner, c.relacl, c.relrowsecurity, c.relforcerowsecurity,
-         c.relpersistence, c.reloptions, c.relispartition, c.relpartbound,
-         format('%I.%I', n.nspname, c.relname) AS qname
-    FROM pg_catalog.pg_class c
-    JOIN nsp n ON n.oid = c.relnamespace
-   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                      WHERE d.classid = 'pg_catalog.pg_class'::regclass
-                        AND d.objid = c.oid AND d.deptype = 'e')
+  SELECT r.oid, r.relkind, r.relowner, r.relacl, r.relrowsecurity, r.relforcerowsecurity,
+         r.relpersistence, r.reloptions, r.relispartition, r.relpartbound, r.qname
+    FROM scope_relations r
+    JOIN nsp n ON n.oid = r.relnamespace
+   WHERE r.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
 ),
 fn AS (
   SELECT p.oid, p.prokind, p.proowner, p.proacl,

@@ -4,6 +4,7 @@
 pub mod baseline;
 pub mod indexes;
 pub mod repair;
+pub mod scope;
 pub mod snapshot;
 pub mod tenancy;
 pub mod verify;

@@ -1,20 +1,21 @@
 //! A text snapshot of the catalog of the application schemas (one line per object, sorted), to
-//! prove that re-running migrations changes nothing. The query lives in `catalog_snapshot.sql`
-//! (shared with `tests/sql/check_schema.sh` and the schema tests).
+//! prove that re-running migrations changes nothing. The query lives in `catalog_snapshot.sql`,
+//! composed after `scope.sql` (shared with `tests/sql/check_schema.sh` and the schema tests).
 
 use tokio_postgres::SimpleQueryMessage;
 
+use crate::checks::scope;
 use crate::error::{Error, Result};
 use crate::pg::db::Db;
 
-/// One SELECT returning one text column (`line`), deterministically ordered.
+/// The snapshot's own CTEs and its SELECT; [`query`] puts `scope.sql` in front.
 pub const CATALOG: &str = include_str!("catalog_snapshot.sql");
 
-/// Runs [`CATALOG`] (simple-query protocol: one round trip) and returns its lines. (`verify`
-/// sends it together with its row counts through [`query_lines`], still one round trip.)
-#[allow(dead_code)]
-pub async fn take(db: &Db) -> Result<Vec<String>> {
-    query_lines(db, CATALOG, "taking the catalog snapshot").await
+/// The snapshot query, with `history_schema` out of scope: one SELECT returning one text column
+/// (`line`), deterministically ordered. (`verify` sends it together with its row counts through
+/// [`query_lines`]: one round trip.)
+pub fn query(history_schema: &str) -> String {
+    scope::with_scope(CATALOG, history_schema)
 }
 
 /// Runs a query whose first column is text and returns that column, row by row.
@@ -112,7 +113,7 @@ mod tests {
 
     #[test]
     fn the_query_is_one_select() {
-        let a = crate::sql::analyze(super::CATALOG);
+        let a = crate::sql::analyze(&super::query("pgboot"));
         assert_eq!(a.pieces.iter().filter(|p| !p.is_empty()).count(), 1);
     }
 }

@@ -3,7 +3,7 @@
 //! One catalog query (one round trip) collects the facts per table; pure functions turn them
 //! into findings. Rules, per tenant-scoped table (any ordinary or partitioned table with a
 //! `tenant_id` column, outside pg_catalog, information_schema, pg_toast, temp schemas, the
-//! history schema and extensions):
+//! history schema and extensions: `tenant_tables` in `scope.sql`):
 //!
 //! | rule | severity |
 //! |---|---|
@@ -56,29 +56,24 @@ pub struct TableFacts {
     pub tenant_policies: u32,
 }
 
-/// The facts for every tenant-scoped table; `$1` (inlined, simple-query protocol) is the history schema.
+/// The facts for every tenant-scoped table (`tenant_tables` of `scope.sql`, composed in front by
+/// [`crate::checks::scope::with_scope`] with the history schema).
 const FACTS: &str = r#"
-SELECT format('%I.%I', n.nspname, c.relname),
-       pg_catalog.format_type(a.atttypid, a.atttypmod),
-       a.attnotnull,
-       EXISTS (SELECT 1 FROM pg_catalog.pg_index i
-                WHERE i.indrelid = c.oid AND i.indkey[0] = a.attnum AND i.indisvalid),
-       c.relrowsecurity,
-       c.relforcerowsecurity,
-       (SELECT count(*) FROM pg_catalog.pg_policy p
-         WHERE p.polrelid = c.oid
-           AND (coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), '') ~ '\mtenant_id\M'
-                OR coalesce(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), '') ~ '\mtenant_id\M'))
-  FROM pg_catalog.pg_class c
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
- WHERE c.relkind IN ('r', 'p')
-   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', $1)
-   AND n.nspname !~ '^pg_(toast_)?temp_'
-   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                    WHERE d.classid = 'pg_catalog.pg_class'::regclass
-                      AND d.objid = c.oid AND d.deptype = 'e')
- ORDER BY 1
+facts AS (
+  SELECT t.qname,
+         pg_catalog.format_type(t.atttypid, t.atttypmod) AS tenant_type,
+         t.attnotnull,
+         EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+                  WHERE i.indrelid = t.oid AND i.indkey[0] = t.attnum AND i.indisvalid) AS leading_index,
+         t.relrowsecurity,
+         t.relforcerowsecurity,
+         (SELECT count(*) FROM pg_catalog.pg_policy p
+           WHERE p.polrelid = t.oid
+             AND (coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), '') ~ '\mtenant_id\M'
+                  OR coalesce(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), '') ~ '\mtenant_id\M')) AS tenant_policies
+    FROM tenant_tables t
+)
+SELECT * FROM facts ORDER BY 1
 "#;
 
 /// One row of [`FACTS`], as text (simple-query protocol).
@@ -190,7 +185,7 @@ pub fn render_table(f: &[Finding]) -> String {
 
 /// Reads the facts (one round trip) and applies the rules. Returns (tables checked, findings).
 pub async fn check(db: &Db, history_schema: &str) -> Result<(usize, Vec<Finding>)> {
-    let sql = FACTS.replace("$1", &crate::pg::quote::quote_literal(history_schema));
+    let sql = crate::checks::scope::with_scope(FACTS, history_schema);
     let msgs = db
         .client
         .simple_query(&sql)

@@ -15,6 +15,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::apply;
+use crate::checks::scope;
 use crate::checks::snapshot;
 use crate::checks::tenancy;
 use crate::config::TableName;
@@ -28,23 +29,20 @@ use crate::pg::shutdown::Shutdown;
 use crate::pg::tls::Tls;
 use crate::sql;
 
-/// Row counts of every table in scope, as snapshot lines (`rows <schema.table> <n>`): an INSERT
-/// that adds rows on every run changes them. One query, `query_to_xml` (PostgreSQL 13+).
+/// Row counts of every table in scope (`scope_relations` of `scope.sql`, composed in front by
+/// [`scope::with_scope`] with the history schema), as snapshot lines (`rows <schema.table> <n>`):
+/// an INSERT that adds rows on every run changes them. One query, `query_to_xml` (PostgreSQL 13+).
 const ROW_COUNTS: &str = r#"
-SELECT format('rows %I.%I %s', n.nspname, c.relname,
-              (xpath('/row/c/text()',
-                     query_to_xml(format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname),
-                                  false, true, '')))[1]::text)
-  FROM pg_catalog.pg_class c
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'p', 'm')
-   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', $1)
-   AND n.nspname !~ '^pg_(toast_)?temp_'
-   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                    WHERE d.classid = 'pg_catalog.pg_class'::regclass
-                      AND d.objid = c.oid AND d.deptype = 'e')
-   AND (c.relkind <> 'm' OR c.relispopulated)
- ORDER BY 1
+row_counts AS (
+  SELECT format('rows %s %s', r.qname,
+                (xpath('/row/c/text()',
+                       query_to_xml(format('SELECT count(*) AS c FROM %s', r.qname),
+                                    false, true, '')))[1]::text) AS line
+    FROM scope_relations r
+   WHERE r.relkind IN ('r', 'p', 'm')
+     AND (r.relkind <> 'm' OR r.relispopulated)
+)
+SELECT line FROM row_counts ORDER BY 1
 "#;
 
 /// A problem found on the second run.
@@ -278,8 +276,8 @@ async fn verify_in(
     }
     let snap_sql = format!(
         "{}\n;\n{}",
-        snapshot::CATALOG,
-        ROW_COUNTS.replace("$1", &crate::pg::quote::quote_literal(&table.schema))
+        snapshot::query(&table.schema),
+        scope::with_scope(ROW_COUNTS, &table.schema)
     );
     let mut before = snapshot::query_lines(&db, &snap_sql, "taking the snapshot").await?;
     // Second pass: statement by statement, autocommit, as psql would.

@@ -13,58 +13,57 @@ use std::path::{Path, PathBuf};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
-/// The catalog snapshot `pgboot verify` uses too.
-const SNAPSHOT: &str = include_str!("../../src/checks/catalog_snapshot.sql");
 /// Reference rows needed by the tenant fixtures (permissions, plans).
 const FIXTURES_GLOBAL: &str = include_str!("../sql/fixtures_global.sql");
 /// One tenant's rows in every tenant-scoped table (tenant = app.current_tenant_id).
 const TENANT_FIXTURES: &str = include_str!("../sql/tenant_fixtures.sql");
-/// `<table> <tenant>=<rows>,...` for every tenant-scoped table, found from the catalog.
+/// `<table> <tenant>=<rows>,...` for every tenant-scoped table, found from the catalog (after
+/// `scope.sql`: see [`scoped`]).
 const TENANT_ROW_COUNTS: &str = include_str!("../sql/tenant_row_counts.sql");
 
 const TENANT_A: &str = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
 const TENANT_B: &str = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
 
-/// Tenant-scoped tables: every ordinary or partitioned table with a tenant_id column outside the
-/// system schemas and pgboot's history schema, extension members excluded. For each: the facts
-/// the tenancy rules are about, and the column lists to copy one of its rows.
+/// Tenant-scoped tables (`tenant_tables` of `src/checks/scope.sql`, composed in front by
+/// [`scoped`]). For each: the facts the tenancy rules are about, and the column lists to copy one
+/// of its rows.
 const TENANT_TABLES: &str = r#"
-SELECT format('%I.%I', n.nspname, c.relname) AS qname,
-       pg_catalog.format_type(a.atttypid, a.atttypmod) AS tenant_type,
-       a.attnotnull,
-       EXISTS (SELECT 1 FROM pg_catalog.pg_constraint co
-                WHERE co.conrelid = c.oid AND co.contype = 'f'
-                  AND co.conkey = ARRAY[a.attnum]
-                  AND co.confrelid = to_regclass('public.tenants')) AS fk_to_tenants,
-       EXISTS (SELECT 1 FROM pg_catalog.pg_index i
-                WHERE i.indrelid = c.oid AND i.indkey[0] = a.attnum AND i.indisvalid) AS leading_index,
-       c.relrowsecurity,
-       c.relforcerowsecurity,
-       coalesce((SELECT string_agg(format('%s|%s|%s', p.polcmd,
-                                          coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), '-'),
-                                          coalesce(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), '-')),
-                                   E'\n' ORDER BY p.polname)
-                   FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid), '') AS policies,
-       (SELECT string_agg(quote_ident(x.attname), ', ' ORDER BY x.attnum)
-          FROM pg_catalog.pg_attribute x
-         WHERE x.attrelid = c.oid AND x.attnum > 0 AND NOT x.attisdropped
-           AND x.attgenerated = '' AND x.attidentity <> 'a') AS cols,
-       (SELECT string_agg(CASE WHEN x.attname = 'tenant_id' THEN '$tenant$' ELSE quote_ident(x.attname) END,
-                          ', ' ORDER BY x.attnum)
-          FROM pg_catalog.pg_attribute x
-         WHERE x.attrelid = c.oid AND x.attnum > 0 AND NOT x.attisdropped
-           AND x.attgenerated = '' AND x.attidentity <> 'a') AS sel
-  FROM pg_catalog.pg_class c
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
- WHERE c.relkind IN ('r', 'p')
-   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'pgboot')
-   AND n.nspname !~ '^pg_(toast_)?temp_'
-   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                    WHERE d.classid = 'pg_catalog.pg_class'::regclass
-                      AND d.objid = c.oid AND d.deptype = 'e')
- ORDER BY 1
+tenant_table_rows AS (
+  SELECT t.qname,
+         pg_catalog.format_type(t.atttypid, t.atttypmod) AS tenant_type,
+         t.attnotnull,
+         EXISTS (SELECT 1 FROM pg_catalog.pg_constraint co
+                  WHERE co.conrelid = t.oid AND co.contype = 'f'
+                    AND co.conkey = ARRAY[t.attnum]
+                    AND co.confrelid = to_regclass('public.tenants')) AS fk_to_tenants,
+         EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+                  WHERE i.indrelid = t.oid AND i.indkey[0] = t.attnum AND i.indisvalid) AS leading_index,
+         t.relrowsecurity,
+         t.relforcerowsecurity,
+         coalesce((SELECT string_agg(format('%s|%s|%s', p.polcmd,
+                                            coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), '-'),
+                                            coalesce(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), '-')),
+                                     E'\n' ORDER BY p.polname)
+                     FROM pg_catalog.pg_policy p WHERE p.polrelid = t.oid), '') AS policies,
+         (SELECT string_agg(quote_ident(x.attname), ', ' ORDER BY x.attnum)
+            FROM pg_catalog.pg_attribute x
+           WHERE x.attrelid = t.oid AND x.attnum > 0 AND NOT x.attisdropped
+             AND x.attgenerated = '' AND x.attidentity <> 'a') AS cols,
+         (SELECT string_agg(CASE WHEN x.attname = 'tenant_id' THEN '$tenant$' ELSE quote_ident(x.attname) END,
+                            ', ' ORDER BY x.attnum)
+            FROM pg_catalog.pg_attribute x
+           WHERE x.attrelid = t.oid AND x.attnum > 0 AND NOT x.attisdropped
+             AND x.attgenerated = '' AND x.attidentity <> 'a') AS sel
+    FROM tenant_tables t
+)
+SELECT * FROM tenant_table_rows ORDER BY 1
 "#;
+
+/// `WITH <src/checks/scope.sql>, <body>` with pgboot's default history schema, as pgboot
+/// composes its own checks.
+fn scoped(body: &str) -> String {
+    pgboot::checks::scope::with_scope(body, "pgboot")
+}
 
 fn repo_migrations() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations")
@@ -211,7 +210,8 @@ fn migrations_are_idempotent() {
         files.len() as i64
     );
 
-    let before = lines(&db, SNAPSHOT);
+    let snapshot = pgboot::checks::snapshot::query("pgboot");
+    let before = lines(&db, &snapshot);
     // The snapshot covers what the proof is about: a snapshot blind to a kind of object
     // would call any change to it idempotent.
     for section in [
@@ -253,7 +253,7 @@ fn migrations_are_idempotent() {
             panic!("{name} failed on its second run: {e:?}");
         }
     }
-    let after = lines(&db, SNAPSHOT);
+    let after = lines(&db, &snapshot);
     let added: Vec<&String> = after.iter().filter(|l| !before.contains(l)).collect();
     let removed: Vec<&String> = before.iter().filter(|l| !after.contains(l)).collect();
     assert!(
@@ -272,7 +272,7 @@ fn every_tenant_table_is_isolated() {
     assert_eq!(r.code, 0, "{}", r.all());
 
     // --- static rules, from the catalog
-    let tables = db.query(TENANT_TABLES);
+    let tables = db.query(&scoped(TENANT_TABLES));
     assert!(
         tables.len() >= 20,
         "too few tenant tables: {}",
@@ -338,7 +338,7 @@ fn every_tenant_table_is_isolated() {
             ),
         );
     }
-    let counts_before = lines(&db, TENANT_ROW_COUNTS);
+    let counts_before = lines(&db, &scoped(TENANT_ROW_COUNTS));
     assert_eq!(counts_before.len(), tables.len());
     let missing: Vec<&String> = counts_before
         .iter()
@@ -440,7 +440,7 @@ fn every_tenant_table_is_isolated() {
         "tenant isolation broken:\n{failures:#?}"
     );
     // The probes were undone: every tenant's rows are as they were.
-    assert_eq!(lines(&db, TENANT_ROW_COUNTS), counts_before);
+    assert_eq!(lines(&db, &scoped(TENANT_ROW_COUNTS)), counts_before);
 }
 
 /// 011 needs pgvector: applied where the server has it, otherwise exit 1 with advice naming an

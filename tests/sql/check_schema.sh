@@ -10,7 +10,8 @@
 #
 # What it checks:
 #   1. Every migration applies with `psql -v ON_ERROR_STOP=1 --single-transaction -f`
-#      without errors or warnings; catalog snapshot (src/checks/catalog_snapshot.sql);
+#      without errors or warnings; catalog snapshot (src/checks/catalog_snapshot.sql
+#      after src/checks/scope.sql);
 #      every migration applied a second time; snapshot again: identical.
 #   2. The same with plain `psql -f` (autocommit, statement by statement) and
 #      with each file sent as ONE simple-query message wrapped in BEGIN/COMMIT
@@ -74,6 +75,35 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Which relations the checks look at is defined once, in src/checks/scope.sql
+# (CTEs scope_namespaces, scope_relations, tenant_tables; history schema
+# "pgboot"). The query files start at their first own CTE and run composed
+# after it, exactly as pgboot composes its own (src/checks/scope.rs):
+#   WITH\n<scope.sql>,\n<file>
+# A DO block's query cannot take a WITH prefix: the DO-block checks get
+# scope.sql's tenant_tables as the temporary view pg_temp.tenant_tables,
+# created in front of them in the same session.
+SCOPE_SQL=$ROOT/src/checks/scope.sql
+scoped() { # query file -> path of the composed copy in $WORK
+  local out
+  [[ -r "$SCOPE_SQL" && -r "$1" ]] || fail "cannot read $SCOPE_SQL or $1"
+  out=$WORK/$(basename "$1")
+  { printf 'WITH\n'; cat "$SCOPE_SQL"; printf ',\n'; cat "$1"; } >"$out"
+  printf '%s\n' "$out"
+}
+scoped_do() { # DO-block file -> path of the composed copy in $WORK
+  local out
+  [[ -r "$SCOPE_SQL" && -r "$1" ]] || fail "cannot read $SCOPE_SQL or $1"
+  out=$WORK/$(basename "$1")
+  { printf 'CREATE TEMP VIEW tenant_tables AS\nWITH\n'; cat "$SCOPE_SQL"; printf 'SELECT * FROM tenant_tables;\n'; cat "$1"; } >"$out"
+  printf '%s\n' "$out"
+}
+SNAPSHOT_SQL=$(scoped "$ROOT/src/checks/catalog_snapshot.sql")
+CATALOG_CHECK_SQL=$(scoped "$HERE/tenant_catalog_check.sql")
+ROW_COUNTS_SQL=$(scoped "$HERE/tenant_row_counts.sql")
+ISOLATION_SQL=$(scoped_do "$HERE/tenant_isolation_check.sql")
+NO_CONTEXT_SQL=$(scoped_do "$HERE/tenant_no_context_check.sql")
+
 # Runs a psql command; fails on non-zero exit or on any WARNING/ERROR output.
 run_psql() {
   local what=$1; shift
@@ -89,7 +119,7 @@ run_psql() {
 }
 
 snapshot() { # db file
-  "${PSQL[@]}" -At -d "$1" -f "$ROOT/src/checks/catalog_snapshot.sql" >"$2" || fail "catalog snapshot of $1"
+  "${PSQL[@]}" -At -d "$1" -f "$SNAPSHOT_SQL" >"$2" || fail "catalog snapshot of $1"
   [[ -s "$2" ]] || fail "empty catalog snapshot of $1"
 }
 
@@ -160,12 +190,12 @@ done
 
 # --- 3. static tenancy rules --------------------------------------------------
 log "checking tenancy rules in the catalog"
-"${PSQL[@]}" -At -d "$DB_TX" -f "$HERE/tenant_catalog_check.sql" >"$WORK/violations.txt" || fail "tenant_catalog_check.sql"
+"${PSQL[@]}" -At -d "$DB_TX" -f "$CATALOG_CHECK_SQL" >"$WORK/violations.txt" || fail "tenant_catalog_check.sql"
 if [[ -s "$WORK/violations.txt" ]]; then
   cat "$WORK/violations.txt" >&2
   fail "tenancy rules violated ($(wc -l <"$WORK/violations.txt") problems)"
 fi
-TENANT_TABLES=$("${PSQL[@]}" -At -d "$DB_TX" -f "$HERE/tenant_row_counts.sql" | wc -l)
+TENANT_TABLES=$("${PSQL[@]}" -At -d "$DB_TX" -f "$ROW_COUNTS_SQL" | wc -l)
 log "tenant-scoped tables: $TENANT_TABLES"
 
 # --- 4. tenant isolation --------------------------------------------------------
@@ -196,7 +226,7 @@ for tenant in "$TENANT_A" "$TENANT_B"; do
     run_psql "tenant_fixtures.sql for $tenant" -At -d "$DB_TX" -f "$WORK/fixture_$tenant.sql"
 done
 
-"${PSQL[@]}" -At -d "$DB_TX" -f "$HERE/tenant_row_counts.sql" >"$WORK/counts_before.txt" || fail "row counts"
+"${PSQL[@]}" -At -d "$DB_TX" -f "$ROW_COUNTS_SQL" >"$WORK/counts_before.txt" || fail "row counts"
 missing=$(awk -v a="$TENANT_A" -v b="$TENANT_B" 'index($2, a"=") == 0 || index($2, b"=") == 0 { print $1 }' "$WORK/counts_before.txt")
 if [[ -n "$missing" ]]; then
   cat "$WORK/counts_before.txt" >&2
@@ -204,12 +234,12 @@ if [[ -n "$missing" ]]; then
 fi
 
 log "isolation: tenant A vs tenant B"
-as_app "$HERE/tenant_isolation_check.sql"
+as_app "$ISOLATION_SQL"
 log "isolation: session without tenant"
-as_app "$HERE/tenant_no_context_check.sql"
+as_app "$NO_CONTEXT_SQL"
 log "least privilege of clientforge_app"
 as_app "$HERE/app_privileges_check.sql"
-"${PSQL[@]}" -At -d "$DB_TX" -f "$HERE/tenant_row_counts.sql" >"$WORK/counts_after.txt" || fail "row counts"
+"${PSQL[@]}" -At -d "$DB_TX" -f "$ROW_COUNTS_SQL" >"$WORK/counts_after.txt" || fail "row counts"
 same_snapshot "$WORK/counts_before.txt" "$WORK/counts_after.txt" "isolation probes changed data"
 log "search function tenant filter (as superuser)"
 as_admin "$HERE/tenant_function_check.sql"
@@ -219,7 +249,7 @@ run_psql "refresh_tenant_stats" -d "$DB_TX" -c "SELECT public.refresh_tenant_sta
 
 log "deleting tenant B (ON DELETE CASCADE through every table)"
 run_psql "delete tenant B" -d "$DB_TX" -c "DELETE FROM public.tenants WHERE id = '$TENANT_B'"
-"${PSQL[@]}" -At -d "$DB_TX" -f "$HERE/tenant_row_counts.sql" >"$WORK/counts_deleted.txt" || fail "row counts"
+"${PSQL[@]}" -At -d "$DB_TX" -f "$ROW_COUNTS_SQL" >"$WORK/counts_deleted.txt" || fail "row counts"
 if grep -q "$TENANT_B" "$WORK/counts_deleted.txt"; then
   grep "$TENANT_B" "$WORK/counts_deleted.txt" >&2
   fail "rows of tenant B survived its deletion"

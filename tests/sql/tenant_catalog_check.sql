@@ -1,9 +1,11 @@
 -- Static tenancy rules, checked from the catalog. One SELECT; every returned
 -- row is a violation ("<object> <problem>"); no rows = pass.
 --
--- Tenant-scoped table = every ordinary or partitioned table, in any schema
--- except pg_catalog / information_schema / pg_toast / pgboot, that has a
--- column named tenant_id (extension-owned tables excluded). Each must have:
+-- Tenant-scoped table = tenant_tables of src/checks/scope.sql (every
+-- ordinary or partitioned table in scope with a column named tenant_id);
+-- relations in scope = its scope_relations. This file starts at its first own
+-- CTE: it runs composed after scope.sql ("WITH <scope.sql>, <this file>";
+-- check_schema.sh). Each tenant-scoped table must have:
 --   - tenant_id uuid NOT NULL, FK (tenant_id) -> public.tenants(id) ON DELETE CASCADE;
 --   - an index whose first column is tenant_id;
 --   - ROW LEVEL SECURITY enabled and forced;
@@ -16,28 +18,6 @@
 -- clientforge_app is not superuser/BYPASSRLS, owns nothing and cannot read
 -- any view or materialized view that exposes a tenant_id column (those do not
 -- apply RLS).
-WITH
-nsp AS (
-  SELECT n.oid, n.nspname
-    FROM pg_catalog.pg_namespace n
-   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'pgboot')
-     AND n.nspname !~ '^pg_(toast_)?temp_'
-),
-rel AS (
-  SELECT c.oid, c.relkind, c.relowner, c.relrowsecurity, c.relforcerowsecurity,
-         format('%I.%I', n.nspname, c.relname) AS qname
-    FROM pg_catalog.pg_class c
-    JOIN nsp n ON n.oid = c.relnamespace
-   WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                      WHERE d.classid = 'pg_catalog.pg_class'::regclass
-                        AND d.objid = c.oid AND d.deptype = 'e')
-),
-tenant_tables AS (
-  SELECT r.*, a.attnum AS tenant_attnum, a.atttypid, a.attnotnull
-    FROM rel r
-    JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
-   WHERE r.relkind IN ('r', 'p')
-),
 canonical AS (
   SELECT '(tenant_id = (NULLIF(current_setting(''app.current_tenant_id''::text, true), ''''::text))::uuid)'::text AS expr
 ),
@@ -50,7 +30,7 @@ violations AS (
   UNION ALL
   SELECT 'clientforge_app is superuser or bypassrls' FROM app WHERE rolsuper OR rolbypassrls
   UNION ALL
-  SELECT r.qname || ' owned by clientforge_app' FROM rel r JOIN app ON app.oid = r.relowner
+  SELECT r.qname || ' owned by clientforge_app' FROM scope_relations r JOIN app ON app.oid = r.relowner
   UNION ALL
   SELECT 'no tenant-scoped tables found' WHERE NOT EXISTS (SELECT 1 FROM tenant_tables)
   UNION ALL
@@ -63,7 +43,7 @@ violations AS (
    WHERE NOT EXISTS (
            SELECT 1 FROM pg_catalog.pg_constraint co
             WHERE co.conrelid = t.oid AND co.contype = 'f'
-              AND co.conkey = ARRAY[t.tenant_attnum]
+              AND co.conkey = ARRAY[t.attnum]
               AND co.confrelid = to_regclass('public.tenants')
               AND co.confkey = ARRAY[(SELECT a.attnum FROM pg_catalog.pg_attribute a
                                        WHERE a.attrelid = to_regclass('public.tenants') AND a.attname = 'id')]
@@ -72,7 +52,7 @@ violations AS (
   SELECT t.qname || ' has no index leading with tenant_id'
     FROM tenant_tables t
    WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
-                      WHERE i.indrelid = t.oid AND i.indkey[0] = t.tenant_attnum AND i.indisvalid)
+                      WHERE i.indrelid = t.oid AND i.indkey[0] = t.attnum AND i.indisvalid)
   UNION ALL
   SELECT t.qname || ' row level security not enabled' FROM tenant_tables t WHERE NOT t.relrowsecurity
   UNION ALL
@@ -98,19 +78,19 @@ violations AS (
       OR NOT has_table_privilege(app.oid, t.oid, 'INSERT')
   UNION ALL
   SELECT r.qname || ' grants ' || priv || ' to clientforge_app (TRUNCATE bypasses RLS; the app needs none of these)'
-    FROM rel r, app, unnest(ARRAY['TRUNCATE', 'REFERENCES', 'TRIGGER']) AS priv
+    FROM scope_relations r, app, unnest(ARRAY['TRUNCATE', 'REFERENCES', 'TRIGGER']) AS priv
    WHERE r.relkind IN ('r', 'p', 'v', 'm', 'f')
      AND has_table_privilege(app.oid, r.oid, priv)
   UNION ALL
   SELECT r.qname || ' (view with tenant_id, no RLS) is readable by clientforge_app'
-    FROM rel r, app
+    FROM scope_relations r, app
    WHERE r.relkind IN ('v', 'm')
      AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                   WHERE a.attrelid = r.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)
      AND has_table_privilege(app.oid, r.oid, 'SELECT')
   UNION ALL
   SELECT r.qname || ' has updated_at but no set_updated_at trigger'
-    FROM rel r
+    FROM scope_relations r
    WHERE r.relkind IN ('r', 'p')
      AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                   WHERE a.attrelid = r.oid AND a.attname = 'updated_at' AND NOT a.attisdropped)

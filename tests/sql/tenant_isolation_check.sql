@@ -7,9 +7,11 @@
 --   check.tenant_a  the tenant this session acts as
 --   check.tenant_b  the other tenant, whose rows must stay invisible/untouched
 --
--- For every tenant-scoped table found in the catalog, acting as tenant A
--- (set_config('app.current_tenant_id', A, true), i.e. transaction-local, as the
--- application does):
+-- For every tenant-scoped table found in the catalog (pg_temp.tenant_tables,
+-- the temporary view check_schema.sh creates from src/checks/scope.sql in
+-- front of this file: a DO block's query cannot take a WITH prefix), acting
+-- as tenant A (set_config('app.current_tenant_id', A, true), i.e.
+-- transaction-local, as the application does):
 --   1. it sees rows (its own) and only rows with tenant_id = A;
 --   2. UPDATE / DELETE of B's rows affect 0 rows (or are refused with 42501
 --      where the app role lacks the privilege, e.g. append-only tables);
@@ -44,16 +46,7 @@ BEGIN
   PERFORM set_config('app.current_tenant_id', a::text, true);
 
   FOR t IN
-    SELECT c.oid, format('%I.%I', ns.nspname, c.relname) AS qname
-      FROM pg_catalog.pg_class c
-      JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
-      JOIN pg_catalog.pg_attribute at ON at.attrelid = c.oid AND at.attname = 'tenant_id' AND NOT at.attisdropped
-     WHERE c.relkind IN ('r', 'p')
-       AND ns.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'pgboot')
-       AND ns.nspname !~ '^pg_(toast_)?temp_'
-       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                        WHERE d.classid = 'pg_catalog.pg_class'::regclass
-                          AND d.objid = c.oid AND d.deptype = 'e')
+    SELECT tt.oid, tt.qname FROM pg_temp.tenant_tables tt
      ORDER BY 2
   LOOP
     checked := checked + 1;

@@ -1,6 +1,8 @@
 -- No-tenant check, run as a LOGIN member of clientforge_app in a session
 -- where app.current_tenant_id has never been set. For every tenant-scoped
--- table (from the catalog) and for public.tenants:
+-- table (from the catalog: pg_temp.tenant_tables, the temporary view
+-- check_schema.sh creates from src/checks/scope.sql in front of this file)
+-- and for public.tenants:
 --   - with the setting unset (current_setting(..., true) IS NULL) and with it
 --     set to '' (what a custom setting reverts to after SET LOCAL ends),
 --     SELECT returns 0 rows and raises no error;
@@ -35,16 +37,7 @@ BEGIN
     END IF;
 
     FOR t IN
-      SELECT format('%I.%I', ns.nspname, c.relname) AS qname
-        FROM pg_catalog.pg_class c
-        JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
-        JOIN pg_catalog.pg_attribute at ON at.attrelid = c.oid AND at.attname = 'tenant_id' AND NOT at.attisdropped
-       WHERE c.relkind IN ('r', 'p')
-         AND ns.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'pgboot')
-         AND ns.nspname !~ '^pg_(toast_)?temp_'
-         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                          WHERE d.classid = 'pg_catalog.pg_class'::regclass
-                            AND d.objid = c.oid AND d.deptype = 'e')
+      SELECT tt.qname FROM pg_temp.tenant_tables tt
       UNION ALL
       SELECT 'public.tenants' WHERE to_regclass('public.tenants') IS NOT NULL
       ORDER BY 1
