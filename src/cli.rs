@@ -211,6 +211,40 @@ pub struct Global {
     #[arg(long, global = true, value_name = "SCHEMA.TABLE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history_table: Option<String>,
+    /// How runners coordinate: session (an advisory lock on a connection of its own),
+    /// transaction (per-file transaction locks, for PgBouncer in transaction pooling), or auto
+    /// (detect a transaction pooler) [default: auto]
+    #[arg(long, global = true, value_name = "MODE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_mode: Option<LockMode>,
+}
+
+/// How concurrent runs coordinate (`lock_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LockMode {
+    /// Probe the connection: a transaction pooler in front means `transaction`, else `session`.
+    #[default]
+    Auto,
+    /// A session advisory lock on a dedicated connection, checked before every file.
+    Session,
+    /// No session state: every file (and every statement of a non-transactional file) takes a
+    /// transaction-scoped advisory lock and checks the history in the same transaction.
+    Transaction,
+}
+
+impl std::str::FromStr for LockMode {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(LockMode::Auto),
+            "session" => Ok(LockMode::Session),
+            "transaction" => Ok(LockMode::Transaction),
+            other => Err(format!(
+                "invalid lock mode {other:?}; use auto, session or transaction"
+            )),
+        }
+    }
 }
 
 /// How logs are written.

@@ -41,6 +41,10 @@ pub enum Error {
         waited: Duration,
         holder: Option<String>,
     },
+    /// Runners got in each other's way: the lock was lost, another runner recorded a file this
+    /// run was about to apply, or took over a file it was applying. Nothing of the file ran here.
+    #[error("{}", .0.message)]
+    Coordination(Coordination),
     /// A check (verify, check-tenancy) found problems; the findings were already printed.
     #[error("{0}")]
     Findings(String),
@@ -64,7 +68,7 @@ impl Error {
             Error::NotReady { .. } => code::NOT_READY,
             Error::History(_) => code::HISTORY_MISMATCH,
             Error::Connection(_) | Error::MissingDatabase(_) => code::CONNECTION,
-            Error::LockTimeout { .. } => code::LOCK_TIMEOUT,
+            Error::LockTimeout { .. } | Error::Coordination(_) => code::LOCK_TIMEOUT,
             Error::Findings(_) => code::FINDINGS,
             Error::Interrupted(Signal::Int) => code::SIGINT,
             Error::Interrupted(Signal::Term) => code::SIGTERM,
@@ -81,6 +85,15 @@ impl Error {
         }
     }
 
+    /// A database-side failure that is not a driver error.
+    pub fn db_message(context: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Database {
+            context: context.into(),
+            message: message.into(),
+            source: None,
+        }
+    }
+
     pub fn internal(
         context: &'static str,
         err: impl Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -90,6 +103,15 @@ impl Error {
             source: err.into(),
         }
     }
+}
+
+/// How runners got in each other's way (exit 6).
+#[derive(Debug)]
+pub struct Coordination {
+    pub message: String,
+    /// The file was applied by another runner: behind a transaction pooler, where runners share
+    /// the work, the run goes on; with a session lock it must not happen.
+    pub applied_elsewhere: bool,
 }
 
 impl From<Error> for ExitCode {
@@ -165,6 +187,13 @@ mod tests {
                     waited: Duration::from_secs(1),
                     holder: None,
                 },
+                6,
+            ),
+            (
+                Error::Coordination(Coordination {
+                    message: "m".into(),
+                    applied_elsewhere: false,
+                }),
                 6,
             ),
             (Error::Findings("f".into()), 7),

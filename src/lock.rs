@@ -1,6 +1,13 @@
 //! The migration lock: a session-level advisory lock on a dedicated connection that stays
 //! idle outside any transaction, so `CREATE INDEX CONCURRENTLY` in a migration cannot deadlock on it.
 //! While waiting, the holder (pid, application_name, client address, since when) is logged.
+//!
+//! Correctness never rests on that lock alone. Every write also takes the *file lock*, a second
+//! advisory key, in the transaction that writes (or, around a non-transactional file, on the
+//! migration connection), and checks the history there: see [`Guard`]. A backend left running
+//! by a killed pgboot still holds the file lock, so a new run waits for it ([`drain`]).
+//! Behind a pooler in transaction mode (PgBouncer), session locks are meaningless; [`pooled`]
+//! detects it and the run coordinates with the file lock alone.
 
 use std::time::{Duration, Instant};
 
@@ -8,11 +15,70 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::pg::db::{first_value, Db};
+use crate::pg::quote::quote_literal;
 use crate::pg::shutdown::Shutdown;
 
 pub struct Lock {
     db: Db,
     key: i64,
+    /// The backend that holds it: the guard checks that it still does.
+    pid: i32,
+}
+
+/// What every write checks, in the transaction that writes.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    /// The file lock's key: taken by every write, transaction-scoped.
+    pub file_key: i64,
+    /// Session mode: the migration lock's key and the backend holding it.
+    pub session: Option<(i64, i32)>,
+    /// Identifies this run in the history (non-transactional files) and in the server's
+    /// activity view (`/* pgboot run … */` before statements that cannot run in a transaction).
+    pub run_id: String,
+}
+
+impl Guard {
+    pub fn new(history_table: &str, session: Option<&Lock>) -> Guard {
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        Guard {
+            file_key: file_key(history_table),
+            session: session.map(|l| (l.key, l.pid)),
+            run_id: format!("{}-{n:08x}", std::process::id()),
+        }
+    }
+
+    /// SQL that is true while this run still holds the migration lock (always, without one).
+    pub fn holds_lock_sql(&self) -> String {
+        match self.session {
+            None => "true".into(),
+            Some((key, pid)) => {
+                let (hi, lo) = split_key(key);
+                format!(
+                    "EXISTS (SELECT 1 FROM pg_catalog.pg_locks WHERE locktype = 'advisory' \
+                     AND granted AND pid = {pid} AND classid = {hi} AND objid = {lo} AND objsubid = 1)"
+                )
+            }
+        }
+    }
+
+    /// The comment that marks a statement of this run in `pg_stat_activity.query`.
+    pub fn tag(&self) -> String {
+        format!("/* pgboot run {} */ ", self.run_id)
+    }
+}
+
+/// `pg_locks` shows a bigint advisory key as two oids.
+fn split_key(key: i64) -> (u64, u64) {
+    let k = key as u64;
+    (k >> 32, k & 0xffff_ffff)
+}
+
+/// The file lock's key: derived from the history table, apart from the migration lock's.
+pub fn file_key(history_table: &str) -> i64 {
+    key(&format!("{history_table}#file"))
 }
 
 /// The advisory lock key: derived from the history table, so two histories in one database do not collide.
@@ -22,15 +88,15 @@ pub fn key(history_table: &str) -> i64 {
 }
 
 fn holder_sql(key: i64) -> String {
-    let k = key as u64;
+    let (hi, lo) = split_key(key);
     format!(
         "SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), coalesce(host(a.client_addr), 'local'), \
          to_char(a.state_change AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
          FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
          WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {} AND l.objid = {} AND l.objsubid = 1 \
          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-        k >> 32,
-        k & 0xffff_ffff
+        hi,
+        lo
     )
 }
 
@@ -57,7 +123,7 @@ pub async fn acquire(
 ) -> Result<Lock> {
     let key = key(history_table);
     let started = Instant::now();
-    let try_sql = format!("SELECT pg_try_advisory_lock({key})");
+    let try_sql = format!("SELECT pg_try_advisory_lock({key}), pg_backend_pid()");
     let mut delay = Duration::from_millis(25);
     let mut last_holder: Option<String> = None;
     loop {
@@ -73,7 +139,8 @@ pub async fn acquire(
                     "migration lock acquired"
                 );
             }
-            return Ok(Lock { db, key });
+            let pid = second_value(&got).and_then(|p| p.parse().ok()).unwrap_or(0);
+            return Ok(Lock { db, key, pid });
         }
         let now_holder = holder(&db, key).await;
         if now_holder.is_some() && now_holder != last_holder {
@@ -103,7 +170,87 @@ pub async fn acquire(
     }
 }
 
+fn second_value(msgs: &[tokio_postgres::SimpleQueryMessage]) -> Option<String> {
+    msgs.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(1).map(str::to_owned),
+        _ => None,
+    })
+}
+
+/// Whether `a` and `b` share server sessions: a pooler in transaction (or statement) mode.
+/// `a` sets a session setting; `b`, inside a transaction, sees it only if it landed on the
+/// same server connection; `a` no longer sees it if its next query landed on another one.
+/// Direct connections and session pooling keep each client on its own backend.
+pub async fn pooled(a: &Db, b: &Db) -> Result<bool> {
+    let nonce = Guard::new("probe", None).run_id;
+    let set = format!(
+        "SELECT set_config('pgboot.probe', {}, false)",
+        quote_literal(&nonce)
+    );
+    let read = "SELECT current_setting('pgboot.probe', true)";
+    let probe = |e| Error::db("probing for a connection pooler", e);
+    a.client.simple_query(&set).await.map_err(probe)?;
+    b.client.batch_execute("BEGIN").await.map_err(probe)?;
+    let seen_by_b = b.client.simple_query(read).await.map_err(probe);
+    let _ = b.client.batch_execute("ROLLBACK").await;
+    if first_value(&seen_by_b?).as_deref() == Some(nonce.as_str()) {
+        return Ok(true);
+    }
+    let seen_by_a = a.client.simple_query(read).await.map_err(probe)?;
+    let pooled = first_value(&seen_by_a).as_deref() != Some(nonce.as_str());
+    let _ = a.client.batch_execute("RESET pgboot.probe").await;
+    Ok(pooled)
+}
+
+/// Waits until no other backend holds the file lock: a backend of a killed pgboot may still be
+/// running a file's statements. Logs whom it waits for.
+pub async fn drain(db: &Db, guard: &Guard, timeout: Duration, shutdown: &Shutdown) -> Result<()> {
+    let k = guard.file_key;
+    let try_sql = format!("SELECT pg_try_advisory_lock({k})");
+    let started = Instant::now();
+    let mut logged = false;
+    loop {
+        let got = db
+            .client
+            .simple_query(&try_sql)
+            .await
+            .map_err(|e| Error::db("waiting for earlier runs' backends", e))?;
+        if first_value(&got).as_deref() == Some("t") {
+            db.client
+                .simple_query(&format!("SELECT pg_advisory_unlock({k})"))
+                .await
+                .map_err(|e| Error::db("waiting for earlier runs' backends", e))?;
+            if logged {
+                tracing::info!(
+                    waited_ms = started.elapsed().as_millis() as u64,
+                    "the earlier run's backend is gone"
+                );
+            }
+            return Ok(());
+        }
+        if !logged {
+            let h = holder(db, k).await.unwrap_or_else(|| "?".into());
+            tracing::warn!(holder = %h, "a backend of an earlier pgboot run is still applying a file ({h}); waiting for it to end before reading the history");
+            logged = true;
+        }
+        if started.elapsed() >= timeout {
+            return Err(Error::LockTimeout {
+                waited: timeout,
+                holder: holder(db, k).await,
+            });
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            sig = shutdown.wait() => return Err(Error::Interrupted(sig)),
+        }
+    }
+}
+
 impl Lock {
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
     /// Releases the lock. Dropping the connection would release it too; this says so explicitly.
     pub async fn release(self) -> Result<()> {
         self.db

@@ -34,6 +34,30 @@ pub struct Applied {
     pub transactional: bool,
     pub applied_at: String,
     pub execution_ms: f64,
+    /// A non-transactional file: how many of its statements are known to have committed.
+    pub progress: Option<i64>,
+    /// The SQL error that stopped a non-transactional file.
+    pub error: Option<String>,
+    /// The run that started a non-transactional file and has not finished it.
+    pub run_id: Option<String>,
+}
+
+impl Applied {
+    /// A file that was applied completely.
+    pub fn done(&self) -> bool {
+        self.success
+    }
+
+    /// A non-transactional file whose run was interrupted (killed, crashed, signalled, its
+    /// connection lost): the next run resumes it after `progress` statements.
+    pub fn resumable(&self) -> bool {
+        !self.success && self.error.is_none() && self.progress.is_some()
+    }
+
+    /// A non-transactional file stopped by an SQL error, or a failed row of pgboot 0.1.
+    pub fn failed(&self) -> bool {
+        !self.success && !self.resumable()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +71,16 @@ pub enum HistoryProblem {
     /// An applied file is gone from the directory.
     Missing { name: String },
     /// A non-transactional migration failed part-way: a human must look.
-    Failed { name: String },
+    Failed {
+        name: String,
+        /// The server's error, when recorded.
+        error: Option<String>,
+        /// Statements that committed before the failing one.
+        progress: Option<i64>,
+    },
+    /// The history table is not pgboot's: another tool's table under the same name, or rows
+    /// pgboot cannot read.
+    ForeignTable { table: String, what: String },
 }
 
 impl HistoryProblem {
@@ -55,7 +88,8 @@ impl HistoryProblem {
         match self {
             HistoryProblem::Drifted { name, .. }
             | HistoryProblem::Missing { name }
-            | HistoryProblem::Failed { name } => name,
+            | HistoryProblem::Failed { name, .. } => name,
+            HistoryProblem::ForeignTable { table, .. } => table,
         }
     }
 
@@ -70,9 +104,28 @@ impl HistoryProblem {
                 "{name}: applied, but the file is no longer in the migrations directory; restore it \
                  (migrations are never deleted once applied)"
             ),
-            HistoryProblem::Failed { name } => format!(
-                "{name}: a previous run failed part-way outside a transaction; check what it left \
-                 behind, fix the database or the file, then delete its failed row from the history table"
+            HistoryProblem::Failed {
+                name,
+                error,
+                progress,
+            } => {
+                let error = error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default();
+                let resume = match progress {
+                    Some(n) => format!(
+                        "; it resumes after the {n} statement(s) that committed, which do not run again"
+                    ),
+                    None => "; the file then runs again from its first statement".into(),
+                };
+                format!(
+                    "{name}: a previous run failed part-way outside a transaction{error}; check \
+                     what it left behind, fix the database or the file, then run \
+                     `pgboot repair {name} --yes`{resume}"
+                )
+            }
+            HistoryProblem::ForeignTable { table, what } => format!(
+                "{table} is not a pgboot history table: {what}; point --history-table \
+                 (PGBOOT_HISTORY_TABLE) at another name, or adopt the other tool's history \
+                 (see the README, \"Moving from another tool\")"
             ),
         }
     }

@@ -24,9 +24,12 @@ pub fn plan<'a>(applied: &[Applied], migrations: &'a [Migration]) -> Plan<'a> {
             None => out.problems.push(HistoryProblem::Missing {
                 name: a.name.clone(),
             }),
-            Some(_) if !a.success => out.problems.push(HistoryProblem::Failed {
+            Some(_) if a.failed() => out.problems.push(HistoryProblem::Failed {
                 name: a.name.clone(),
+                error: a.error.clone(),
+                progress: a.progress,
             }),
+            Some(m) if a.resumable() && m.checksum == a.checksum => {}
             Some(m) if m.checksum != a.checksum => out.problems.push(HistoryProblem::Drifted {
                 name: a.name.clone(),
                 recorded: a.checksum.clone(),
@@ -36,7 +39,8 @@ pub fn plan<'a>(applied: &[Applied], migrations: &'a [Migration]) -> Plan<'a> {
         }
     }
     for m in migrations {
-        if applied.iter().any(|a| a.name == m.name) {
+        // An interrupted non-transactional file is pending: the run resumes it.
+        if applied.iter().any(|a| a.name == m.name && !a.resumable()) {
             continue;
         }
         if newest.is_some_and(|n| m.version < n) {
@@ -56,6 +60,8 @@ pub enum State {
     Drifted,
     Missing,
     Failed,
+    /// A non-transactional file whose run was interrupted: the next run resumes it.
+    Interrupted,
 }
 
 impl State {
@@ -66,6 +72,7 @@ impl State {
             State::Drifted => "drifted",
             State::Missing => "missing",
             State::Failed => "failed",
+            State::Interrupted => "interrupted",
         }
     }
 }
@@ -78,6 +85,9 @@ pub struct StatusRow {
     pub checksum: String,
     pub applied_at: Option<String>,
     pub execution_ms: Option<f64>,
+    /// A non-transactional file not finished: statements known to have committed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<i64>,
 }
 
 /// Every migration known to the files or the history, in run order. Pure.
@@ -88,7 +98,8 @@ pub fn status(applied: &[Applied], migrations: &[Migration]) -> Vec<StatusRow> {
             let a = applied.iter().find(|a| a.name == m.name);
             let state = match a {
                 None => State::Pending,
-                Some(a) if !a.success => State::Failed,
+                Some(a) if a.resumable() => State::Interrupted,
+                Some(a) if a.failed() => State::Failed,
                 Some(a) if a.checksum != m.checksum => State::Drifted,
                 Some(_) => State::Applied,
             };
@@ -99,6 +110,7 @@ pub fn status(applied: &[Applied], migrations: &[Migration]) -> Vec<StatusRow> {
                 checksum: m.checksum.clone(),
                 applied_at: a.map(|a| a.applied_at.clone()),
                 execution_ms: a.map(|a| a.execution_ms),
+                progress: a.filter(|a| !a.success).and_then(|a| a.progress),
             }
         })
         .collect();
@@ -111,6 +123,7 @@ pub fn status(applied: &[Applied], migrations: &[Migration]) -> Vec<StatusRow> {
                 checksum: a.checksum.clone(),
                 applied_at: Some(a.applied_at.clone()),
                 execution_ms: Some(a.execution_ms),
+                progress: None,
             });
         }
     }
@@ -144,6 +157,9 @@ mod tests {
             transactional: true,
             applied_at: "2026-01-01T00:00:00Z".into(),
             execution_ms: 1.0,
+            progress: None,
+            error: None,
+            run_id: None,
         }
     }
 
@@ -185,7 +201,9 @@ mod tests {
         assert_eq!(
             p.problems[1],
             HistoryProblem::Failed {
-                name: "003_c".into()
+                name: "003_c".into(),
+                error: None,
+                progress: None,
             }
         );
         assert_eq!(
@@ -250,5 +268,34 @@ mod tests {
                 ("005_e", "pending")
             ]
         );
+    }
+
+    #[test]
+    fn interrupted_no_transaction_file_is_pending_and_resumes() {
+        let ms = [m(1, "001_a", "x"), m(2, "002_b", "y"), m(3, "003_c", "z")];
+        let mut applied: Vec<_> = ms.iter().take(2).map(a).collect();
+        applied[1].success = false;
+        applied[1].transactional = false;
+        applied[1].progress = Some(2);
+        let p = plan(&applied, &ms);
+        assert!(p.problems.is_empty(), "{:?}", p.problems);
+        let pending: Vec<_> = p.pending.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(pending, ["002_b", "003_c"]);
+        assert_eq!(p.up_to_date, 1);
+        assert_eq!(status(&applied, &ms)[1].state, State::Interrupted);
+        // Changed since it was interrupted: resuming would skip the wrong statements.
+        applied[1].checksum = checksum("y before the edit");
+        let p = plan(&applied, &ms);
+        assert!(
+            matches!(&p.problems[..], [HistoryProblem::Drifted { name, .. }] if name == "002_b")
+        );
+        // Stopped by an SQL error: a human decides (exit 4), and the message names repair.
+        applied[1].checksum = ms[1].checksum.clone();
+        applied[1].error = Some("ERROR: boom (SQLSTATE XX000)".into());
+        let p = plan(&applied, &ms);
+        let text = p.problems[0].describe();
+        assert!(text.contains("pgboot repair 002_b --yes"), "{text}");
+        assert!(text.contains("after the 2 statement(s)"), "{text}");
+        assert_eq!(status(&applied, &ms)[1].state, State::Failed);
     }
 }

@@ -11,15 +11,18 @@ use std::time::Instant;
 use tokio_postgres::SimpleQueryMessage;
 
 use crate::config::TableName;
-use crate::error::{Error, Result};
+use crate::error::{Coordination, Error, Result};
 use crate::history;
+use crate::lock::Guard;
+use crate::model::{Applied, HistoryProblem, Migration};
 use crate::pg::db::Db;
-mod failure;
-
-use crate::model::{Applied, Migration};
 use crate::pg::shutdown::Shutdown;
 use crate::plan;
 use crate::sql::{self, Analysis, NoTxReason};
+
+mod failure;
+mod notx;
+mod tx;
 
 /// How a file will run. Shared by `migrate` and everything that describes a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,15 +111,6 @@ pub fn prepare(m: &Migration) -> Result<Prepared<'_>> {
     })
 }
 
-/// What happened to a failed file's changes, by how it ran: the failure report's "outcome".
-const ROLLED_BACK: &str = "the file was rolled back: none of its changes were kept";
-const OWN_TX_FAILED: &str = "the file manages its own transaction: its open transaction was rolled back, but statements committed before it are kept; recorded as failed";
-const NO_TX_FAILED: &str = "the file ran outside a transaction: statements before this one were kept; recorded as failed (see `pgboot status`)";
-const FOUND_BY_REPLAY: &str =
-    " (the failing statement was found by replaying the file in a transaction that was rolled back)";
-
-const TX_PREFIX: &str = "BEGIN;\n";
-
 /// Logs the seed convention's closing `SELECT '…' AS status` rows.
 fn log_status_rows(name: &str, msgs: &[SimpleQueryMessage]) {
     for m in msgs {
@@ -130,94 +124,72 @@ fn log_status_rows(name: &str, msgs: &[SimpleQueryMessage]) {
     }
 }
 
-/// Applies one file. Returns its duration in milliseconds.
+/// What became of a pending file.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Outcome {
+    /// This run applied it, in this many milliseconds.
+    Applied(f64),
+    /// Another runner applied it first (transaction-pooling mode, where runners share the work).
+    AppliedElsewhere,
+}
+
+/// Applies one file under `guard` (see `lock`): every write checks, in its own transaction,
+/// that this run may still write and that nobody else recorded the file.
 pub async fn apply(
     db: &Db,
     table: &TableName,
     p: &Prepared<'_>,
+    guard: &Guard,
     shutdown: &Shutdown,
-) -> Result<f64> {
+) -> Result<Outcome> {
     let m = p.migration;
-    let file = m.path.display().to_string();
     db.set_context(Some(&m.name));
     let started = Instant::now();
     let result = match &p.mode {
-        Mode::Transaction => {
-            let batch = format!(
-                "{TX_PREFIX}{}\n;\n{};\nCOMMIT;",
-                m.sql,
-                history::sql::insert_sql(table, m, true, true, None, history::sql::Kind::Migrate)
-            );
-            match db.client.simple_query(&batch).await {
-                Ok(msgs) => {
-                    log_status_rows(&m.name, &msgs);
-                    Ok(())
-                }
-                Err(e) => {
-                    rollback(db).await;
-                    let mut err = fail(&file, m, e, TX_PREFIX.len(), None, ROLLED_BACK, shutdown);
-                    if let Error::Migration(mf) = &mut err {
-                        if mf.line.is_none() && replayable(&mf.sqlstate) {
-                            if let Some(piece) = locate_by_replay(db, p).await {
-                                mf.line = Some(piece.line);
-                                mf.column = Some(piece.column);
-                                mf.outcome.push_str(FOUND_BY_REPLAY);
-                            }
-                        }
-                    }
-                    Err(err)
-                }
-            }
-        }
-        Mode::OwnTransaction => match db.client.simple_query(&m.sql).await {
-            Ok(msgs) => {
-                log_status_rows(&m.name, &msgs);
-                let ms = started.elapsed().as_secs_f64() * 1000.0;
-                history::record(db, table, m, true, true, ms).await
-            }
-            Err(e) => {
-                rollback(db).await;
-                let ms = started.elapsed().as_secs_f64() * 1000.0;
-                let _ = history::record(db, table, m, true, false, ms).await;
-                Err(fail(&file, m, e, 0, None, OWN_TX_FAILED, shutdown))
-            }
-        },
+        Mode::Transaction => tx::run(db, table, p, guard, shutdown).await,
+        Mode::OwnTransaction => tx::run_own(db, table, p, guard, shutdown).await,
         Mode::NoTransaction(reason) => {
             if let NoTxReason::Statement { what, line, .. } = reason {
                 tracing::warn!(migration = %m.name, line, "runs outside a transaction, statement by statement: line {line} has {what}");
             } else {
                 tracing::warn!(migration = %m.name, "runs outside a transaction, statement by statement (-- pgboot:no-transaction)");
             }
-            let mut outcome = Ok(());
-            for piece in p.analysis.pieces.iter().filter(|p| !p.is_empty()) {
-                match db.client.simple_query(piece.text(&m.sql)).await {
-                    Ok(msgs) => log_status_rows(&m.name, &msgs),
-                    Err(e) => {
-                        let ms = started.elapsed().as_secs_f64() * 1000.0;
-                        let _ = history::record(db, table, m, false, false, ms).await;
-                        // The server's position is relative to the statement sent.
-                        let offset = m.sql[..piece.range.start].chars().count();
-                        let pos = original_position(&e);
-                        let mut f = fail(&file, m, e, 0, Some(piece.line), NO_TX_FAILED, shutdown);
-                        if let Error::Migration(mf) = &mut f {
-                            relocate(mf, pos, offset, &m.sql);
-                        }
-                        outcome = Err(f);
-                        break;
-                    }
-                }
-            }
-            match outcome {
-                Ok(()) => {
-                    let ms = started.elapsed().as_secs_f64() * 1000.0;
-                    history::record(db, table, m, false, true, ms).await
-                }
-                Err(e) => Err(e),
-            }
+            notx::run(db, table, p, guard, shutdown).await
         }
     };
     db.set_context(None);
-    result.map(|()| started.elapsed().as_secs_f64() * 1000.0)
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    match result {
+        Ok(()) => Ok(Outcome::Applied(ms)),
+        Err(Error::Coordination(c)) if c.applied_elsewhere && guard.session.is_none() => {
+            Ok(Outcome::AppliedElsewhere)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A failed guard check (see `history::guard`) as the error it stands for, or None.
+fn guard_error(e: &tokio_postgres::Error, m: &Migration) -> Option<Error> {
+    use history::guard::*;
+    let code = e.as_db_error()?.code().code();
+    let file = m.file_name();
+    let (message, applied_elsewhere) = match code {
+        LOCK_LOST => (format!("the migration lock was lost before {file} could run: its connection ended (idle_session_timeout, pg_terminate_backend, a server restart, or a pooler in transaction mode); {file} was rolled back and nothing after it ran; run pgboot again"), false),
+        ALREADY_RECORDED => (format!("{file} was recorded by another runner while this run held the migration lock: behind a pooler in transaction mode (PgBouncer) session locks do not hold, so use lock_mode = transaction or auto (--lock-mode, PGBOOT_LOCK_MODE); nothing of {file} was applied by this run"), true),
+        TAKEN_OVER => (format!("another run took {file} over while this run was applying it (this run's heartbeat went stale); nothing more of it ran here; run pgboot again to check the outcome"), false),
+        FAILED_EARLIER => {
+            return Some(Error::History(vec![HistoryProblem::Failed {
+                name: m.name.clone(),
+                error: None,
+                progress: None,
+            }]))
+        }
+        _ => return None,
+    };
+    Some(Error::Coordination(Coordination {
+        message,
+        applied_elsewhere,
+    }))
 }
 
 /// Ends a failed transaction, if one is open. Its "no transaction in progress" warning (a
@@ -225,32 +197,6 @@ pub async fn apply(
 async fn rollback(db: &Db) {
     db.set_context(None);
     let _ = db.client.batch_execute("ROLLBACK").await;
-}
-
-/// Errors worth a replay: not cancellations, timeouts, lost connections or resource limits.
-fn replayable(sqlstate: &str) -> bool {
-    sqlstate.len() == 5 && !matches!(&sqlstate[..2], "57" | "53" | "08" | "58" | "XX")
-}
-
-/// A runtime error (a constraint violation, a division by zero) has no position, and the whole
-/// file ran as one query. Runs the statements one by one inside a transaction that is always
-/// rolled back, and returns the first that fails.
-async fn locate_by_replay<'a>(db: &Db, p: &'a Prepared<'_>) -> Option<&'a sql::Piece> {
-    db.client.batch_execute("BEGIN").await.ok()?;
-    let mut found = None;
-    for piece in p.analysis.pieces.iter().filter(|x| !x.is_empty()) {
-        if db
-            .client
-            .batch_execute(piece.text(&p.migration.sql))
-            .await
-            .is_err()
-        {
-            found = Some(piece);
-            break;
-        }
-    }
-    let _ = db.client.batch_execute("ROLLBACK").await;
-    found
 }
 
 /// Re-computes the position for a statement sent on its own.

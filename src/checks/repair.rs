@@ -20,6 +20,12 @@ pub enum Action {
     RemoveFailed {
         name: String,
     },
+    /// A failed non-transactional file whose progress is known: clear the error, so the next
+    /// run resumes after the statements that committed.
+    Resume {
+        name: String,
+        after: i64,
+    },
     DropIndex {
         index: String,
         table: String,
@@ -36,6 +42,9 @@ impl Action {
             Action::RemoveFailed { name } => {
                 format!("{name}: remove the failed row, so the file runs again")
             }
+            Action::Resume { name, after } => format!(
+                "{name}: clear the error, so the next run resumes after the {after} statement(s) that committed"
+            ),
             Action::DropIndex { sql, table, .. } => format!("invalid index on {table}: {sql}"),
         }
     }
@@ -44,6 +53,7 @@ impl Action {
         match self {
             Action::Rechecksum { name, new, .. } => history::sql::rechecksum_sql(t, name, new),
             Action::RemoveFailed { name } => history::sql::remove_failed_sql(t, name),
+            Action::Resume { name, .. } => history::sql::resume_sql(t, name),
             Action::DropIndex { sql, .. } => sql.clone(),
         }
     }
@@ -76,8 +86,14 @@ pub fn actions(
                 old: recorded(&r.name).unwrap_or_default(),
                 new: r.checksum.clone(),
             }),
-            State::Failed => Some(Action::RemoveFailed {
-                name: r.name.clone(),
+            State::Failed => Some(match r.progress {
+                Some(after) => Action::Resume {
+                    name: r.name.clone(),
+                    after,
+                },
+                None => Action::RemoveFailed {
+                    name: r.name.clone(),
+                },
             }),
             _ => None,
         }
@@ -139,7 +155,32 @@ mod tests {
             checksum: format!("sha256-lf:new-{name}"),
             applied_at: None,
             execution_ms: None,
+            progress: None,
         }
+    }
+
+    #[test]
+    fn a_failed_file_with_progress_resumes_instead_of_starting_over() {
+        let mut failed = row("003_c", State::Failed);
+        failed.progress = Some(2);
+        let names = vec!["003_c".to_string()];
+        let req = Request {
+            names: &names,
+            all_drifted: false,
+            all_failed: false,
+            drop_invalid_indexes: false,
+        };
+        let a = actions(&req, &[failed], &|_| None, &[]).unwrap();
+        let want = Action::Resume {
+            name: "003_c".into(),
+            after: 2,
+        };
+        assert_eq!(a, [want]);
+        assert!(a[0].describe().contains("resumes after the 2 statement(s)"));
+        let t = TableName::parse("pgboot.schema_history").unwrap();
+        assert!(a[0]
+            .sql(&t)
+            .starts_with("UPDATE \"pgboot\".\"schema_history\" SET error = NULL"));
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::config::TableName;
 use crate::config::Target;
 use crate::error::{Error, Result};
 use crate::history;
+use crate::lock::Guard;
 use crate::model::Migration;
 use crate::pg::db::Db;
 use crate::pg::quote::quote_ident;
@@ -265,13 +266,15 @@ async fn verify_in(
         .map_err(|e| Error::db("connecting to the scratch database", e))?;
     shutdown.set_cancel(Some(db.canceller()));
     // First pass: exactly as `migrate` applies them.
-    history::ensure_and_load(&db, table).await?;
+    // The scratch database is verify's alone: a guard without a session lock.
+    let guard = Guard::new(&table.to_string(), None);
+    history::ensure_and_load(&db, table, guard.file_key).await?;
     for m in migrations {
         if let Some(sig) = shutdown.signalled() {
             return Err(Error::Interrupted(sig));
         }
         let p = apply::prepare(m)?;
-        apply::apply(&db, table, &p, shutdown).await?;
+        apply::apply(&db, table, &p, &guard, shutdown).await?;
         tracing::debug!(migration = %m.name, "first run applied");
     }
     let snap_sql = format!(

@@ -16,8 +16,8 @@ pub async fn run(cx: &Context<'_>, args: &BaselineArgs) -> Result<ExitCode> {
     let found = cx.discover()?;
     let (target, tls) = cx.target()?;
     let db = cx.connect(&target, &tls).await?;
-    cx.with_lock(&target, &tls, &db, async |db| {
-        let applied = history::ensure_and_load(db, &table).await?;
+    cx.with_lock(&target, &tls, &db, async |db, guard| {
+        let applied = history::ensure_and_load(db, &table, guard.file_key).await?;
         if !applied.is_empty() && !args.force {
             return Err(Error::Config(format!(
                 "the database already has history ({} rows in {table}); baseline adopts databases without one: pass --force to add rows anyway",

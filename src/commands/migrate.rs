@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use super::Context;
-use crate::apply;
+use crate::apply::{self, Outcome};
 use crate::checks::{indexes, tenancy};
 use crate::cli::MigrateArgs;
 use crate::error::{Error, Result};
@@ -16,8 +16,8 @@ pub async fn run(cx: &Context<'_>, args: &MigrateArgs) -> Result<ExitCode> {
     let (target, tls) = cx.target()?;
     let db = cx.connect_session(&target, &tls, &args.create).await?;
     let (applied, up_to_date) = cx
-        .with_lock(&target, &tls, &db, async |db| {
-            let rows = history::ensure_and_load(db, &table).await?;
+        .with_lock(&target, &tls, &db, async |db, guard| {
+            let rows = history::ensure_and_load(db, &table, guard.file_key).await?;
             let sched = apply::schedule(&rows, &found.migrations);
             if !sched.plan.problems.is_empty() {
                 return Err(Error::History(sched.plan.problems));
@@ -27,6 +27,7 @@ pub async fn run(cx: &Context<'_>, args: &MigrateArgs) -> Result<ExitCode> {
             }
             // Every pending file was lexed before any runs: a broken file stops the run before it starts.
             let prepared = sched.prepared?;
+            let mut elsewhere = 0;
             for p in &prepared {
                 if p.mode == apply::Mode::OwnTransaction {
                     tracing::info!(migration = %p.migration.name, "runs {}", p.mode.describe());
@@ -34,12 +35,18 @@ pub async fn run(cx: &Context<'_>, args: &MigrateArgs) -> Result<ExitCode> {
                 if let Some(sig) = cx.shutdown.signalled() {
                     return Err(Error::Interrupted(sig));
                 }
-                let ms = match apply::apply(db, &table, p, cx.shutdown).await {
+                let ms = match apply::apply(db, &table, p, guard, cx.shutdown).await {
                     Err(Error::Migration(mut f)) if !p.mode.transactional() => {
                         indexes::advise(db, &mut f).await;
                         return Err(Error::Migration(f));
                     }
-                    r => r?,
+                    Ok(Outcome::AppliedElsewhere) => {
+                        tracing::info!(migration = %p.migration.name, "applied by another runner");
+                        elsewhere += 1;
+                        continue;
+                    }
+                    Ok(Outcome::Applied(ms)) => ms,
+                    Err(e) => return Err(e),
                 };
                 tracing::info!(
                     migration = %p.migration.name,
@@ -49,7 +56,7 @@ pub async fn run(cx: &Context<'_>, args: &MigrateArgs) -> Result<ExitCode> {
                     p.migration.name
                 );
             }
-            Ok((prepared.len(), sched.plan.up_to_date))
+            Ok((prepared.len() - elsewhere, sched.plan.up_to_date + elsewhere))
         })
         .await?;
     let total_ms = cx.started.elapsed().as_millis() as u64;

@@ -18,10 +18,11 @@ mod wait;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use crate::cli::{Cli, Command, CreateDatabase, MigrateArgs};
+use crate::cli::{Cli, Command, CreateDatabase, LockMode, MigrateArgs};
 use crate::config::TableName;
 use crate::config::{self as settings, Settings, Target};
 use crate::error::{Error, Result};
+use crate::lock::{self, Guard};
 use crate::logging;
 use crate::pg::shutdown::Shutdown;
 use crate::pg::tls::{self, Tls};
@@ -145,40 +146,73 @@ impl Context<'_> {
         self.connect(&session_target(self.s, target), tls).await
     }
 
-    /// Takes the migration lock on a connection of its own, runs `f` with `db`, and releases the
-    /// lock on every path; a signal cancels `db`'s running statement meanwhile.
+    /// Coordinates with other runs (see `lock`), runs `f` with `db` and the guard its writes
+    /// must check, and releases the lock on every path; a signal cancels `db`'s running
+    /// statement meanwhile. Session mode: the migration lock on a connection of its own, then a
+    /// wait for backends that killed runs left behind. Transaction mode (a pooler): no session
+    /// state; the guard's per-file transaction locks alone.
     pub async fn with_lock<T>(
         &self,
         target: &Target,
         tls: &Tls,
         db: &Db,
-        f: impl AsyncFnOnce(&Db) -> Result<T>,
+        f: impl AsyncFnOnce(&Db, &Guard) -> Result<T>,
     ) -> Result<T> {
         self.shutdown.set_cancel(Some(db.canceller()));
-        let lock_db = match Db::connect(target, tls).await {
-            Ok(c) => c,
-            Err(e) => {
-                self.shutdown.set_cancel(None);
-                return Err(Error::db("opening the lock connection", e));
-            }
-        };
-        let timeout = self.s.lock_timeout.map(|d| d.0);
-        let key = &self.s.history_table;
-        let lock = match crate::lock::acquire(lock_db, key, timeout, self.shutdown).await {
-            Ok(l) => l,
-            Err(e) => {
-                self.shutdown.set_cancel(None);
-                return Err(e);
-            }
-        };
-        let result = f(db).await;
-        let released = lock.release().await;
+        let result = self.locked(target, tls, db, f).await;
         self.shutdown.set_cancel(None);
+        result
+    }
+
+    async fn locked<T>(
+        &self,
+        target: &Target,
+        tls: &Tls,
+        db: &Db,
+        f: impl AsyncFnOnce(&Db, &Guard) -> Result<T>,
+    ) -> Result<T> {
+        let table = &self.s.history_table;
+        let mode = self.s.lock_mode;
+        if mode == LockMode::Transaction {
+            return self.without_session_lock(db, f).await;
+        }
+        // The lock connection: retried like the first one (53300 too many clients …).
+        let lock_db = self.connect(target, tls).await?;
+        let pooled = lock::pooled(db, &lock_db).await?;
+        match (mode, pooled) {
+            (LockMode::Session, true) => return Err(Error::Config(SESSION_BEHIND_POOLER.into())),
+            (_, true) => {
+                tracing::info!("a connection pooler in transaction mode (PgBouncer?) is in front of the server: coordinating with per-file transaction locks (lock_mode = transaction)");
+                drop(lock_db);
+                return self.without_session_lock(db, f).await;
+            }
+            _ => {}
+        }
+        let timeout = self.s.lock_timeout.map(|d| d.0);
+        let lock = lock::acquire(lock_db, table, timeout, self.shutdown).await?;
+        let guard = Guard::new(table, Some(&lock));
+        let drain_for = timeout.unwrap_or(self.s.wait_timeout.0);
+        let result = match lock::drain(db, &guard, drain_for, self.shutdown).await {
+            Ok(()) => f(db, &guard).await,
+            Err(e) => Err(e),
+        };
+        let released = lock.release().await;
         let value = result?;
         released?;
         Ok(value)
     }
+
+    async fn without_session_lock<T>(
+        &self,
+        db: &Db,
+        f: impl AsyncFnOnce(&Db, &Guard) -> Result<T>,
+    ) -> Result<T> {
+        let guard = Guard::new(&self.s.history_table, None);
+        f(db, &guard).await
+    }
 }
+
+const SESSION_BEHIND_POOLER: &str = "setting lock_mode is session, but the connection goes through a pooler in transaction mode (PgBouncer?), where a session advisory lock lands on a shared server connection and protects nothing; set lock_mode = transaction or auto (--lock-mode, PGBOOT_LOCK_MODE), or connect to PostgreSQL directly or through session pooling";
 
 /// `statement_timeout` and `lock_timeout` for the migration session, as startup options.
 fn session_target(s: &Settings, target: &Target) -> Target {

@@ -16,7 +16,7 @@ pub async fn run(cx: &Context<'_>, args: &RepairArgs) -> Result<ExitCode> {
     let found = cx.discover()?;
     let (target, tls) = cx.target()?;
     let db = cx.connect(&target, &tls).await?;
-    cx.with_lock(&target, &tls, &db, async |db| {
+    cx.with_lock(&target, &tls, &db, async |db, _| {
         let applied = history::load(db, &table).await?;
         let rows = plan::status(&applied, &found.migrations);
         let invalid = match args.drop_invalid_indexes {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::values::opt_port;
 use super::{env, redact_url, Dur, LogFormat, SslMode, TableName};
 use crate::cli::Global;
+use crate::cli::LockMode;
 use crate::error::{Error, Result};
 
 /// The effective settings, and the one list of them: field order is display order, a field's
@@ -64,6 +65,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     #[serde(default = "default_history_table")]
     pub history_table: String,
+    #[serde(default)]
+    pub lock_mode: LockMode,
 }
 
 fn default_migrations() -> PathBuf {

@@ -8,7 +8,7 @@ use super::redact::{kv_pairs, scrub};
 use super::settings::{extract, figment, keys, ConfigFile, SECRETS};
 use super::target::{check_url, take_tls_params, TlsParams};
 use super::*;
-use crate::cli::Global;
+use crate::cli::{Global, LockMode};
 use crate::error::Error;
 
 const SECRET: &str = "Pw-7f3a9c-never-print-me";
@@ -559,9 +559,10 @@ fn connection_errors_never_show_the_password() {
 #[test]
 fn the_settings_are_listed_once() {
     let keys = keys();
-    assert_eq!(keys.len(), 17);
+    assert_eq!(keys.len(), 18);
     assert_eq!(keys[0], "database_url");
     assert_eq!(keys[16], "history_table");
+    assert_eq!(keys[17], "lock_mode");
     let v = serde_json::to_value(Settings::default()).unwrap();
     for k in v.as_object().unwrap().keys() {
         assert!(keys.contains(&k.as_str()), "{k}");
@@ -576,11 +577,12 @@ fn the_settings_are_listed_once() {
         session_lock_timeout: Some(String::new()),
         log_format: Some(LogFormat::Text),
         history_table: Some(String::new()),
+        lock_mode: Some(LockMode::Transaction),
         config: Some(PathBuf::from("x")),
     })
     .unwrap();
     let flags = flags.as_object().unwrap();
-    assert_eq!(flags.len(), 8, "config is not a setting: {flags:?}");
+    assert_eq!(flags.len(), 9, "config is not a setting: {flags:?}");
     for k in flags.keys() {
         assert!(keys.contains(&k.as_str()), "flag {k}");
     }

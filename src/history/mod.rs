@@ -7,73 +7,142 @@ use tokio_postgres::SimpleQueryMessage;
 
 use crate::config::TableName;
 use crate::error::{Error, Result};
-use crate::model::Applied;
-use crate::model::Migration;
+use crate::model::{Applied, HistoryProblem, Migration};
 use crate::pg::db::Db;
-use crate::pg::quote::quote_literal;
-use sql::{create_sql, insert_sql, select_sql, Kind};
+pub mod guard;
 
-fn parse_rows(msgs: &[SimpleQueryMessage]) -> Result<Vec<Applied>> {
-    let bad = || Error::Database {
-        context: "reading the history table".into(),
-        message: "unexpected row format; is it a pgboot history table?".into(),
-        source: None,
+use sql::{insert_sql, select_sql, Kind};
+
+/// Reads the rows. A row pgboot cannot read (a NULL checksum, a version that is no number)
+/// means the table is not, or no longer, pgboot's.
+fn parse_rows(t: &TableName, msgs: &[SimpleQueryMessage]) -> Result<Vec<Applied>> {
+    let foreign = |what: String| {
+        Error::History(vec![HistoryProblem::ForeignTable {
+            table: t.to_string(),
+            what,
+        }])
     };
+    let text = |r: &tokio_postgres::SimpleQueryRow, i: usize| r.get(i).map(str::to_owned);
     let mut out = Vec::new();
     for m in msgs {
         if let SimpleQueryMessage::Row(r) = m {
+            let name = text(r, 1).ok_or_else(|| foreign("a row has no name".into()))?;
+            let version = r.get(0).and_then(|v| v.parse().ok());
+            let version = version.ok_or_else(|| foreign(format!("row {name} has no version")))?;
+            let checksum =
+                text(r, 2).ok_or_else(|| foreign(format!("row {name} has no checksum")))?;
             out.push(Applied {
-                version: r.get(0).and_then(|v| v.parse().ok()).ok_or_else(bad)?,
-                name: r.get(1).ok_or_else(bad)?.to_owned(),
-                checksum: r.get(2).ok_or_else(bad)?.to_owned(),
+                version,
+                name,
+                checksum,
                 success: r.get(3) == Some("t"),
                 transactional: r.get(4) == Some("t"),
                 applied_at: r.get(5).unwrap_or_default().to_owned(),
                 execution_ms: r.get(6).and_then(|v| v.parse().ok()).unwrap_or_default(),
+                progress: r.get(7).and_then(|v| v.parse().ok()),
+                error: text(r, 8),
+                run_id: text(r, 9),
             });
         }
     }
     Ok(out)
 }
 
-/// Creates the table when missing, otherwise reads it. Call with the lock held.
-pub async fn ensure_and_load(db: &Db, t: &TableName) -> Result<Vec<Applied>> {
-    let exists = db
+/// What the table is: missing, pgboot's (maybe from an older version), or another tool's.
+enum Shape {
+    Missing,
+    Current,
+    Older,
+}
+
+/// Another tool's history table, by its columns: what to call it in the message.
+fn looks_like(columns: &[&str]) -> &'static str {
+    let has = |c: &str| columns.contains(&c);
+    if has("installed_rank") {
+        "Flyway's flyway_schema_history"
+    } else if has("dirty") {
+        "golang-migrate's schema_migrations"
+    } else if has("version_id") && has("is_applied") {
+        "goose's goose_db_version"
+    } else if has("installed_on") && has("description") {
+        "sqlx's _sqlx_migrations"
+    } else if columns == ["version"] {
+        "dbmate's schema_migrations"
+    } else {
+        "another tool's table"
+    }
+}
+
+async fn shape(db: &Db, t: &TableName) -> Result<Shape> {
+    let msgs = db
         .client
-        .simple_query(&format!(
-            "SELECT to_regclass({})::text",
-            quote_literal(&t.qualified())
-        ))
+        .simple_query(&sql::columns_sql(t))
         .await
         .map_err(|e| Error::db(format!("reading the history table {t}"), e))?;
-    if crate::pg::db::first_value(&exists).is_none() {
-        db.client.batch_execute(&create_sql(t)).await.map_err(|e| {
+    let Some(list) = crate::pg::db::first_value(&msgs) else {
+        return Ok(Shape::Missing);
+    };
+    let columns: Vec<&str> = list.split(',').collect();
+    if let Some(missing) = sql::COLUMNS.iter().find(|c| !columns.contains(c)) {
+        return Err(Error::History(vec![HistoryProblem::ForeignTable {
+            table: t.to_string(),
+            what: format!(
+                "it has no {missing} column; its columns ({}) look like {}",
+                columns.join(", "),
+                looks_like(&columns)
+            ),
+        }]));
+    }
+    match sql::ADDED.iter().all(|(c, _)| columns.contains(c)) {
+        true => Ok(Shape::Current),
+        false => Ok(Shape::Older),
+    }
+}
+
+/// Creates the table when missing (or adds the columns a table of pgboot 0.1 lacks), then
+/// reads it. Safe for racers: the DDL runs under the file lock.
+pub async fn ensure_and_load(db: &Db, t: &TableName, file_key: i64) -> Result<Vec<Applied>> {
+    let exists = match shape(db, t).await? {
+        Shape::Current => return load_existing(db, t).await,
+        Shape::Older => true,
+        Shape::Missing => false,
+    };
+    db.client
+        .batch_execute(&sql::ensure_sql(t, file_key, exists))
+        .await
+        .map_err(|e| {
+            let what = if exists { "upgrading" } else { "creating" };
             Error::db(
-                format!("creating the history table {t} (needs CREATE on the database)"),
+                format!("{what} the history table {t} (needs CREATE on the database)"),
                 e,
             )
         })?;
+    if !exists {
         tracing::info!(table = %t, "created the history table");
-        return Ok(Vec::new());
     }
     load_existing(db, t).await
 }
 
 /// Reads the table without creating it (status, validate): no table means no history.
 pub async fn load(db: &Db, t: &TableName) -> Result<Vec<Applied>> {
-    let sql = format!(
-        "SELECT to_regclass({})::text IS NOT NULL",
-        quote_literal(&t.qualified())
-    );
-    let exists = db
-        .client
-        .simple_query(&sql)
-        .await
-        .map_err(|e| Error::db(format!("reading the history table {t}"), e))?;
-    if crate::pg::db::first_value(&exists).as_deref() != Some("t") {
-        return Ok(Vec::new());
+    match shape(db, t).await? {
+        Shape::Missing => Ok(Vec::new()),
+        Shape::Current => load_existing(db, t).await,
+        // 0.1's columns only: read them, the new ones are NULL.
+        Shape::Older => {
+            let cols = sql::ADDED
+                .iter()
+                .map(|(c, ty)| format!("NULL::{ty} AS {c}"));
+            let cols: Vec<String> = cols.collect();
+            let old = sql::select_sql(t).replace("progress, error, run_id", &cols.join(", "));
+            let msgs = db
+                .client
+                .simple_query(&old)
+                .await
+                .map_err(|e| Error::db(format!("reading the history table {t}"), e))?;
+            parse_rows(t, &msgs)
+        }
     }
-    load_existing(db, t).await
 }
 
 async fn load_existing(db: &Db, t: &TableName) -> Result<Vec<Applied>> {
@@ -82,7 +151,7 @@ async fn load_existing(db: &Db, t: &TableName) -> Result<Vec<Applied>> {
         .simple_query(&select_sql(t))
         .await
         .map_err(|e| Error::db(format!("reading the history table {t}"), e))?;
-    parse_rows(&msgs)
+    parse_rows(t, &msgs)
 }
 
 /// Records a migration outside any migration transaction (non-transactional files, failures).

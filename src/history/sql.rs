@@ -35,7 +35,10 @@ CREATE TABLE IF NOT EXISTS {q} (
     pgboot_version text             NOT NULL,
     transactional  boolean          NOT NULL,
     success        boolean          NOT NULL,
-    kind           text             NOT NULL DEFAULT 'migrate'
+    kind           text             NOT NULL DEFAULT 'migrate',
+    progress       integer,
+    error          text,
+    run_id         text
 );
 COMMENT ON TABLE {q} IS 'Migrations applied by pgboot, one row per file';",
         schema = t.schema,
@@ -43,11 +46,55 @@ COMMENT ON TABLE {q} IS 'Migrations applied by pgboot, one row per file';",
     )
 }
 
+/// The columns of pgboot 0.1's table; a table without them is another tool's.
+pub const COLUMNS: &[&str] = &[
+    "version",
+    "name",
+    "checksum",
+    "applied_at",
+    "execution_ms",
+    "pgboot_version",
+    "transactional",
+    "success",
+];
+
+/// Columns added since 0.1, with their types: added to an older table before it is used.
+pub const ADDED: &[(&str, &str)] = &[
+    ("progress", "integer"),
+    ("error", "text"),
+    ("run_id", "text"),
+];
+
+/// One row, one column: the table's columns (comma-separated, in order), NULL when it is missing.
+pub fn columns_sql(t: &TableName) -> String {
+    format!(
+        "SELECT (SELECT string_agg(a.attname::text, ',' ORDER BY a.attnum) \
+         FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 \
+         AND NOT a.attisdropped) FROM (SELECT to_regclass({}) AS oid) c WHERE c.oid IS NOT NULL",
+        quote_literal(&t.qualified())
+    )
+}
+
+/// Creates the table, or adds the columns an older pgboot did not have, under the file lock
+/// (racers behind a transaction pooler hold no other lock).
+pub fn ensure_sql(t: &TableName, file_key: i64, exists: bool) -> String {
+    let body = if exists {
+        let cols: Vec<String> = ADDED
+            .iter()
+            .map(|(c, ty)| format!("ADD COLUMN IF NOT EXISTS {c} {ty}"))
+            .collect();
+        format!("ALTER TABLE {} {};", t.qualified(), cols.join(", "))
+    } else {
+        create_sql(t)
+    };
+    format!("BEGIN;\nSELECT pg_advisory_xact_lock({file_key});\n{body}\nCOMMIT;")
+}
+
 pub fn select_sql(t: &TableName) -> String {
     format!(
         "SELECT version, name, checksum, success, transactional, \
-         to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), execution_ms \
-         FROM {} ORDER BY version, name",
+         to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), execution_ms, \
+         progress, error, run_id FROM {} ORDER BY version, name",
         t.qualified()
     )
 }
@@ -92,6 +139,16 @@ pub fn rechecksum_sql(t: &TableName, name: &str, checksum: &str) -> String {
 pub fn remove_failed_sql(t: &TableName, name: &str) -> String {
     format!(
         "DELETE FROM {} WHERE name = {} AND NOT success",
+        t.qualified(),
+        quote_literal(name)
+    )
+}
+
+/// `repair`: a failed non-transactional file resumes where it stopped on the next run.
+pub fn resume_sql(t: &TableName, name: &str) -> String {
+    format!(
+        "UPDATE {} SET error = NULL, run_id = NULL WHERE name = {} AND NOT success \
+         AND progress IS NOT NULL",
         t.qualified(),
         quote_literal(name)
     )

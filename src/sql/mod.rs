@@ -22,7 +22,7 @@ mod tests;
 
 pub use created::{created_object, Created};
 pub use lines::{line_col_of_byte, line_col_of_char_pos};
-pub use notx::{analyze, leading_keywords};
+pub use notx::{analyze, leading_keywords, runs_alone};
 pub use split::split;
 
 /// A top-level piece of a file, ending after its `;` (or at end of input).

@@ -294,6 +294,15 @@ pub fn analyze(src: &str) -> Analysis {
     }
 }
 
+/// Whether a statement must run on its own, outside any transaction pgboot opens: PostgreSQL
+/// refuses it in a transaction block (`CREATE INDEX CONCURRENTLY`, `VACUUM` …), or it is
+/// transaction control itself (`BEGIN`, `COMMIT` …).
+pub fn runs_alone(stmt: &str) -> bool {
+    let (toks, _) = lex(stmt);
+    let s = Stmt::new(stmt, &toks);
+    s.no_tx_label().is_some() || s.manages_transaction()
+}
+
 /// The first `n` significant words of a statement, uppercased, skipping comments, e.g.
 /// `["CREATE","UNIQUE","INDEX"]`. Stops early at the first significant token that is not a
 /// plain word (a string, a parenthesis, an operator, `;` …). Used for messages.

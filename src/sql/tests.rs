@@ -459,3 +459,24 @@ fn names_of_created_objects() {
     assert_eq!(c("ALTER TABLE t ADD COLUMN x int"), None);
     assert_eq!(c("SELECT 'CREATE TABLE x'"), None);
 }
+
+#[test]
+fn statements_that_run_alone() {
+    for alone in [
+        "CREATE INDEX CONCURRENTLY i ON t (a)",
+        "vacuum t",
+        "-- c\nCOMMIT",
+        "BEGIN",
+        "DROP INDEX CONCURRENTLY IF EXISTS i",
+    ] {
+        assert!(runs_alone(alone), "{alone}");
+    }
+    for not in [
+        "INSERT INTO t VALUES (1)",
+        "CREATE INDEX i ON t (a)",
+        "SELECT pg_sleep(1)",
+        "BEGIN ATOMIC",
+    ] {
+        assert!(!runs_alone(not), "{not}");
+    }
+}

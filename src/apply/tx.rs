@@ -1,0 +1,113 @@
+//! Transactional files: `BEGIN; <file lock and checks>; <file>; <history row>; COMMIT` in one
+//! round trip, so the file and its row commit together or not at all. A file with its own
+//! BEGIN/COMMIT is sent as written after the same checks, then recorded.
+
+use super::{fail, guard_error, log_status_rows, rollback, Prepared};
+use crate::config::TableName;
+use crate::error::{Error, Result};
+use crate::history::{self, guard, sql::insert_sql, sql::Kind};
+use crate::lock::Guard;
+use crate::pg::db::Db;
+use crate::pg::shutdown::Shutdown;
+use crate::sql;
+
+/// What happened to a failed file's changes: the failure report's "outcome".
+const ROLLED_BACK: &str = "the file was rolled back: none of its changes were kept";
+const OWN_TX_FAILED: &str = "the file manages its own transaction: its open transaction was rolled back, but statements committed before it are kept; recorded as failed";
+const FOUND_BY_REPLAY: &str =
+    " (the failing statement was found by replaying the file in a transaction that was rolled back)";
+
+pub(super) async fn run(
+    db: &Db,
+    table: &TableName,
+    p: &Prepared<'_>,
+    g: &Guard,
+    shutdown: &Shutdown,
+) -> Result<()> {
+    let m = p.migration;
+    let prefix = guard::file_prefix(table, m, g);
+    let row = insert_sql(table, m, true, true, None, Kind::Migrate);
+    let batch = format!("{prefix}{}\n;\n{row};\nCOMMIT;", m.sql);
+    let e = match db.client.simple_query(&batch).await {
+        Ok(msgs) => {
+            log_status_rows(&m.name, &msgs);
+            return Ok(());
+        }
+        Err(e) => e,
+    };
+    rollback(db).await;
+    if let Some(g) = guard_error(&e, m) {
+        return Err(g);
+    }
+    let file = m.path.display().to_string();
+    let offset = prefix.chars().count();
+    let mut err = fail(&file, m, e, offset, None, ROLLED_BACK, shutdown);
+    if let Error::Migration(mf) = &mut err {
+        if mf.line.is_none() && replayable(&mf.sqlstate) {
+            if let Some(piece) = locate_by_replay(db, p).await {
+                mf.line = Some(piece.line);
+                mf.column = Some(piece.column);
+                mf.outcome.push_str(FOUND_BY_REPLAY);
+            }
+        }
+    }
+    Err(err)
+}
+
+/// A file with its own BEGIN/COMMIT: the checks first, in a transaction of their own.
+pub(super) async fn run_own(
+    db: &Db,
+    table: &TableName,
+    p: &Prepared<'_>,
+    g: &Guard,
+    shutdown: &Shutdown,
+) -> Result<()> {
+    let m = p.migration;
+    let check = format!("{}COMMIT;", guard::file_prefix(table, m, g));
+    if let Err(e) = db.client.batch_execute(&check).await {
+        rollback(db).await;
+        return Err(guard_error(&e, m)
+            .unwrap_or_else(|| Error::db(format!("checking before {}", m.name), e)));
+    }
+    let started = std::time::Instant::now();
+    match db.client.simple_query(&m.sql).await {
+        Ok(msgs) => {
+            log_status_rows(&m.name, &msgs);
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            history::record(db, table, m, true, true, ms).await
+        }
+        Err(e) => {
+            rollback(db).await;
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            let _ = history::record(db, table, m, true, false, ms).await;
+            let file = m.path.display().to_string();
+            Err(fail(&file, m, e, 0, None, OWN_TX_FAILED, shutdown))
+        }
+    }
+}
+
+/// Errors worth a replay: not cancellations, timeouts, lost connections or resource limits.
+fn replayable(sqlstate: &str) -> bool {
+    sqlstate.len() == 5 && !matches!(&sqlstate[..2], "57" | "53" | "08" | "58" | "XX")
+}
+
+/// A runtime error (a constraint violation, a division by zero) has no position, and the whole
+/// file ran as one query. Runs the statements one by one inside a transaction that is always
+/// rolled back, and returns the first that fails.
+async fn locate_by_replay<'a>(db: &Db, p: &'a Prepared<'_>) -> Option<&'a sql::Piece> {
+    db.client.batch_execute("BEGIN").await.ok()?;
+    let mut found = None;
+    for piece in p.analysis.pieces.iter().filter(|x| !x.is_empty()) {
+        if db
+            .client
+            .batch_execute(piece.text(&p.migration.sql))
+            .await
+            .is_err()
+        {
+            found = Some(piece);
+            break;
+        }
+    }
+    let _ = db.client.batch_execute("ROLLBACK").await;
+    found
+}
