@@ -17,14 +17,10 @@ fn spawn(url: &str, dir: &std::path::Path, args: &[&str]) -> Child {
 }
 
 fn wait_for(db: &TestDb, sql: &str, what: &str) {
-    let started = Instant::now();
-    while db.count(sql) == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        sleep_ms(50);
-    }
+    assert!(
+        eventually(Duration::from_secs(20), || db.count(sql) > 0),
+        "timed out waiting for {what}"
+    );
 }
 
 /// Advisory locks in this test's database (other tests run in parallel in other databases).

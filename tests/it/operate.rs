@@ -5,22 +5,16 @@ use crate::support::*;
 use std::path::{Path, PathBuf};
 
 /// The repo's migrations/, without 011 when this server has no pgvector.
-fn repo_migrations(db: &TestDb) -> tempfile::TempDir {
-    let vector = db
-        .one("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")
-        .as_deref()
-        == Some("1");
-    let dir = tempfile::tempdir().unwrap();
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let name = e.file_name().into_string().unwrap();
-        if name.starts_with("011") && !vector {
-            continue;
-        }
-        std::fs::copy(e.path(), dir.path().join(&name)).unwrap();
-    }
-    dir
+fn repo_migrations_dir(db: &TestDb) -> tempfile::TempDir {
+    let vector =
+        db.count("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'") == 1;
+    let files = repo_migrations();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .filter(|(name, _)| vector || !name.starts_with("011"))
+        .map(|(name, sql)| (name.as_str(), sql.as_str()))
+        .collect();
+    migrations(&files)
 }
 
 fn sorted_files(dir: &Path) -> Vec<PathBuf> {
@@ -35,7 +29,7 @@ fn sorted_files(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn baseline_detect_adopts_an_initdb_built_database_then_migrate_applies_only_newer_files() {
     let db = cluster().create_db("baseline");
-    let dir = repo_migrations(&db);
+    let dir = repo_migrations_dir(&db);
     // What docker-entrypoint-initdb.d did: run the first files' SQL directly, no history.
     for f in sorted_files(dir.path()).iter().take(2) {
         db.query(&std::fs::read_to_string(f).unwrap());
@@ -309,7 +303,8 @@ fn create_database_with_template_and_without_createdb() {
     let c = cluster();
     let tpl = c.create_db("tpl");
     tpl.query("CREATE TABLE from_template (id int)");
-    let name = format!("created_{}", std::process::id());
+    let name = unique("created");
+    let _created = c.drop_on_exit(&name);
     let url = c.url(&name);
     let dir = migrations(&[("001_a.sql", "CREATE TABLE a (id int);")]);
 
@@ -336,11 +331,12 @@ fn create_database_with_template_and_without_createdb() {
     let r = pgboot(&url, dir.path(), &["migrate", "--create-database"]);
     assert_eq!(r.code, 0, "an existing database is fine: {}", r.all());
 
-    let role = format!("nocreatedb_{}", std::process::id());
+    let role = unique("nocreatedb");
     query(
         &c.url("postgres"),
         &format!("CREATE ROLE {role} LOGIN PASSWORD '{PASSWORD}'"),
     );
+    let _never = c.drop_on_exit(&format!("never_{role}"));
     let url = format!(
         "postgres://{role}:{PASSWORD}@127.0.0.1:{}/never_{role}?sslmode=disable",
         c.port

@@ -5,6 +5,7 @@ use crate::support::*;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
+use std::time::Duration;
 
 const HEADER: &str = "-- a migration\n-- second line\n";
 
@@ -26,16 +27,26 @@ CREATE POLICY tenant_isolation ON notes
 /// A tenant table that breaks every rule: nullable text tenant_id, no index, no RLS, no policy.
 const BROKEN_TABLE: &str = "CREATE TABLE IF NOT EXISTS leaky (id int, tenant_id text);\n";
 
-/// The scratch database verify named in its log.
+/// The scratch database named in verify's log.
+fn find_scratch(log: &str) -> Option<String> {
+    let at = log.find("pgboot_verify_")?;
+    Some(
+        log[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect(),
+    )
+}
+
 fn scratch_name(r: &Run) -> String {
-    let at = r
-        .stderr
-        .find("pgboot_verify_")
-        .unwrap_or_else(|| panic!("no scratch database in the log: {}", r.stderr));
-    r.stderr[at..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect()
+    find_scratch(&r.stderr)
+        .unwrap_or_else(|| panic!("no scratch database in the log: {}", r.stderr))
+}
+
+/// Drops verify's scratch database at the end of the test if verify left it behind (the tests
+/// assert that it did not, with [`assert_dropped`]).
+fn scratch_guard(r: &Run) -> Option<DropDb> {
+    find_scratch(&r.stderr).map(|name| cluster().drop_on_exit(&name))
 }
 
 fn assert_dropped(db: &TestDb, name: &str) {
@@ -72,6 +83,7 @@ fn verify_catches_a_create_table_without_if_not_exists() {
         ),
     ]);
     let r = verify(&db, dir.path(), false);
+    let _scratch = scratch_guard(&r);
     assert_eq!(r.code, 7, "{}", r.all());
     assert!(
         r.stdout.contains(
@@ -94,6 +106,7 @@ fn verify_catches_an_unguarded_create_policy() {
         &format!("{GOOD_TENANCY}CREATE POLICY read_all ON notes FOR SELECT\n  USING (true);\n"),
     )]);
     let r = verify(&db, dir.path(), false);
+    let _scratch = scratch_guard(&r);
     assert_eq!(r.code, 7, "{}", r.all());
     let line = GOOD_TENANCY.lines().count() + 1;
     assert!(
@@ -116,6 +129,7 @@ fn verify_catches_an_insert_that_adds_rows_again() {
         "CREATE TABLE IF NOT EXISTS plans (code text);\n\nINSERT INTO plans (code) VALUES ('starter');\n",
     )]);
     let r = verify(&db, dir.path(), true);
+    let _scratch = scratch_guard(&r);
     assert_eq!(r.code, 7, "{}", r.all());
     let out: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("one JSON object");
     let findings = out["findings"].as_array().unwrap();
@@ -147,6 +161,7 @@ fn verify_reports_a_tenant_table_without_rls() {
          CREATE INDEX IF NOT EXISTS docs_tenant_id_idx ON docs (tenant_id);\n",
     )]);
     let r = verify(&db, dir.path(), true);
+    let _scratch = scratch_guard(&r);
     assert_eq!(r.code, 7, "{}", r.all());
     let out: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
     assert_eq!(out["findings"], serde_json::json!([]), "{out:#}");
@@ -198,6 +213,7 @@ fn verify_passes_on_the_repository_migrations() {
         .collect();
     let dir = migrations(&refs);
     let r = verify(&db, dir.path(), true);
+    let _scratch = scratch_guard(&r);
     assert_eq!(r.code, 0, "{}", r.all());
     let out: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
     assert_eq!(out["files"].as_array().unwrap().len(), files.len());
@@ -231,27 +247,18 @@ fn verify_drops_the_scratch_database_on_sigterm() {
             break;
         }
         if line.contains("created the scratch database") {
-            let at = line.find("pgboot_verify_").unwrap();
-            name = Some(
-                line[at..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect::<String>(),
-            );
+            name = find_scratch(&line);
         }
         log.push_str(&line);
     }
     let name = name.unwrap_or_else(|| panic!("no scratch database: {log}"));
+    let _scratch = cluster().drop_on_exit(&name);
     // Wait until the slow statement runs in the scratch database.
-    for _ in 0..100 {
-        if db.count(&format!(
+    eventually(Duration::from_secs(5), || {
+        db.count(&format!(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' AND query LIKE '%pg_sleep%'"
         )) > 0
-        {
-            break;
-        }
-        sleep_ms(50);
-    }
+    });
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = child.wait().unwrap();
     let mut rest = String::new();
@@ -272,10 +279,7 @@ impl Drop for Role {
 #[test]
 fn verify_without_createdb_exits_5_naming_createdb() {
     let db = cluster().create_db("verify_nocreatedb");
-    let role = Role(
-        format!("pgboot_nocreatedb_{}", std::process::id()),
-        db.url.clone(),
-    );
+    let role = Role(unique("pgboot_nocreatedb"), db.url.clone());
     let pw = "role-pw-4242";
     query(
         &db.url,
