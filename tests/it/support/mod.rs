@@ -1,8 +1,9 @@
 //! Test harness: a throwaway PostgreSQL cluster per test binary (initdb + pg_ctl on a free
 //! loopback port in a temp dir, run as `nobody` when the tests run as root), a fresh database
 //! per test (dropped again when the test ends), and helpers to run the pgboot binary and query
-//! the server.
-#![allow(dead_code)]
+//! the server. `docker` has the Docker engine helpers.
+
+pub mod docker;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
