@@ -1,9 +1,11 @@
 //! Test harness: a throwaway PostgreSQL cluster per test binary (initdb + pg_ctl on a free
 //! loopback port in a temp dir, run as `nobody` when the tests run as root), a fresh database
 //! per test (dropped again when the test ends), and helpers to run the pgboot binary and query
-//! the server. `docker` has the Docker engine helpers.
+//! the server. `docker` has the Docker engine helpers, `snap` the insta settings that redact
+//! what varies between runs.
 
 pub mod docker;
+pub mod snap;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
