@@ -84,6 +84,16 @@ fn baseline_detect_adopts_an_initdb_built_database_then_migrate_applies_only_new
         "history exists: refuse without --force: {}",
         r.all()
     );
+    // The history has one row per file, 011 included only where pgvector is available.
+    assert!(
+        r.stderr
+            .contains(&format!("({total} rows in pgboot.schema_history)")),
+        "{}",
+        r.stderr
+    );
+    let mut s = snap::settings();
+    s.add_filter(r"\(\d+ rows in", "([ROWS] rows in");
+    let _s = s.bind_to_scope();
     insta::assert_snapshot!("baseline_refused_without_force", r.stderr);
 }
 
