@@ -17,14 +17,10 @@ fn spawn(url: &str, dir: &std::path::Path, args: &[&str]) -> Child {
 }
 
 fn wait_for(db: &TestDb, sql: &str, what: &str) {
-    let started = Instant::now();
-    while db.count(sql) == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        sleep_ms(50);
-    }
+    assert!(
+        eventually(Duration::from_secs(20), || db.count(sql) > 0),
+        "timed out waiting for {what}"
+    );
 }
 
 /// Advisory locks in this test's database (other tests run in parallel in other databases).
@@ -111,7 +107,9 @@ fn interrupt(signal: i32, expected: i32) {
         "not rolled back"
     );
     assert_eq!(db.count("SELECT count(*) FROM pgboot.schema_history"), 0);
-    assert!(r.stderr.contains("interrupted by"), "{}", r.stderr);
+    // "interrupted by" the signal.
+    let _s = snap::settings().bind_to_scope();
+    insta::assert_snapshot!(format!("interrupted_exit_{expected}"), r.stderr);
 }
 
 #[test]
@@ -135,11 +133,9 @@ fn lock_timeout_exits_6_and_names_the_holder() {
     let h: Run = holder.wait_with_output().unwrap().into();
     assert_eq!(h.code, 143, "{}", h.all());
     assert_eq!(r.code, 6, "{}", r.all());
-    assert!(
-        r.stderr.contains("held by pid") && r.stderr.contains("pgboot@"),
-        "{}",
-        r.stderr
-    );
+    // "held by pid", "pgboot@<host>".
+    let _s = snap::settings().bind_to_scope();
+    insta::assert_snapshot!("lock_timeout", r.stderr);
 }
 
 #[test]
@@ -153,6 +149,8 @@ fn session_statement_timeout_applies_to_migrations() {
     let r = pgboot(&db.url, dir.path(), &["--statement-timeout", "300ms"]);
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(started.elapsed() < Duration::from_secs(4));
-    assert!(r.stderr.contains("57014"), "{}", r.stderr);
+    // 57014.
+    let _s = snap::settings().bind_to_scope();
+    insta::assert_snapshot!("statement_timeout", r.stderr);
     assert_eq!(db.one("SELECT to_regclass('t')::text"), None);
 }

@@ -103,20 +103,11 @@ fn fresh_apply_then_second_run_changes_nothing() {
     let s = pgboot(&db.url, dir.path(), &["status", "--json"]);
     assert_eq!(s.code, 0, "{}", s.all());
     let v: serde_json::Value = serde_json::from_str(s.stdout.trim()).unwrap();
-    let arr = v.as_array().unwrap();
-    assert_eq!(arr.len(), 2);
-    for key in [
-        "version",
-        "name",
-        "state",
-        "checksum",
-        "applied_at",
-        "execution_ms",
-    ] {
-        assert!(arr[0].get(key).is_some(), "status --json lacks {key}: {v}");
-    }
-    assert_eq!(arr[0]["state"], "applied");
-    assert_eq!(arr[0]["version"], 1);
+    let _s = snap::settings().bind_to_scope();
+    insta::assert_json_snapshot!("status_json_applied", v, {
+        "[].applied_at" => "[applied_at]",
+        "[].execution_ms" => "[execution_ms]",
+    });
 }
 
 #[test]
@@ -133,21 +124,11 @@ fn syntax_error_on_line_37_rolls_back_the_file_and_stops() {
         ("002_broken.sql", &body),
         ("003_never.sql", "CREATE TABLE never_runs (id int);"),
     ]);
+    let _s = snap::settings().bind_to_scope();
     let r = pgboot(&db.url, dir.path(), &[]);
     assert_eq!(r.code, 1, "{}", r.all());
-    assert!(
-        r.stderr.contains("002_broken.sql:37:8"),
-        "wrong position: {}",
-        r.stderr
-    );
-    assert!(r.stderr.contains("42601"), "no SQLSTATE: {}", r.stderr);
-    assert!(
-        r.stderr.contains("CREATE TABLEE broken"),
-        "no source line: {}",
-        r.stderr
-    );
-    assert!(r.stderr.contains("^^^^^^"), "no caret: {}", r.stderr);
-    assert!(r.stderr.contains("rolled back"), "{}", r.stderr);
+    // file:line:col, SQLSTATE 42601, the source line with a caret, "rolled back".
+    insta::assert_snapshot!("syntax_error_line_37", r.stderr);
     assert_eq!(
         db.one("SELECT to_regclass('ok_table')::text").as_deref(),
         Some("ok_table")
@@ -162,6 +143,15 @@ fn syntax_error_on_line_37_rolls_back_the_file_and_stops() {
         None,
         "a file after the failure ran"
     );
+    assert_eq!(db.count("SELECT count(*) FROM pgboot.schema_history"), 1);
+
+    // The same failure as the last JSON line with --log-format json.
+    let r = pgboot(&db.url, dir.path(), &["--log-format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    let last = r.stderr.lines().last().unwrap_or_default();
+    let err: serde_json::Value =
+        serde_json::from_str(last).unwrap_or_else(|e| panic!("not JSON ({e}): {last}"));
+    insta::assert_json_snapshot!("syntax_error_line_37_json", err);
     assert_eq!(db.count("SELECT count(*) FROM pgboot.schema_history"), 1);
 }
 
@@ -182,28 +172,10 @@ SELECT backfill();
     let dir = migrations(&[("001_fn.sql", body)]);
     let r = pgboot(&db.url, dir.path(), &[]);
     assert_eq!(r.code, 1, "{}", r.all());
-    // line 6 is the UPDATE; `no_such_table` starts at column 10.
-    assert!(
-        r.stderr.contains("001_fn.sql:6:10"),
-        "wrong position: {}",
-        r.stderr
-    );
-    assert!(r.stderr.contains("42P01"), "{}", r.stderr);
-    assert!(
-        r.stderr.contains("PL/pgSQL function backfill() line 4"),
-        "no context: {}",
-        r.stderr
-    );
-    assert!(
-        r.stderr.contains("internal query"),
-        "no internal query: {}",
-        r.stderr
-    );
-    assert!(
-        r.stderr.contains("UPDATE no_such_table SET x = 1"),
-        "{}",
-        r.stderr
-    );
+    // 001_fn.sql:6:10 (line 6 is the UPDATE; `no_such_table` starts at column 10), 42P01, the
+    // context "PL/pgSQL function backfill() line 4" and the internal query.
+    let _s = snap::settings().bind_to_scope();
+    insta::assert_snapshot!("plpgsql_error", r.stderr);
     assert_eq!(
         db.one("SELECT to_regclass('audit')::text"),
         None,
@@ -269,10 +241,11 @@ fn failed_non_transactional_file_is_recorded_and_blocks_the_next_run() {
     let db = cluster().create_db("notxfail");
     let body = "CREATE TABLE IF NOT EXISTS kept (id int);\nVACUUM kept;\nSELECT 1/0;\n";
     let dir = migrations(&[("001_partial.sql", body)]);
+    let _s = snap::settings().bind_to_scope();
     let r = pgboot(&db.url, dir.path(), &[]);
     assert_eq!(r.code, 1, "{}", r.all());
-    assert!(r.stderr.contains("001_partial.sql:3"), "{}", r.stderr);
-    assert!(r.stderr.contains("22012"), "{}", r.stderr);
+    // 001_partial.sql:3, 22012, and that the file is recorded as failed part-way.
+    insta::assert_snapshot!("no_transaction_file_fails_part_way", r.stderr);
     assert_eq!(
         db.one("SELECT success::text FROM pgboot.schema_history")
             .as_deref(),
@@ -280,13 +253,13 @@ fn failed_non_transactional_file_is_recorded_and_blocks_the_next_run() {
     );
     let r = pgboot(&db.url, dir.path(), &[]);
     assert_eq!(r.code, 4, "{}", r.all());
-    assert!(
-        r.stderr.contains("001_partial") && r.stderr.contains("failed part-way"),
-        "{}",
-        r.stderr
-    );
+    insta::assert_snapshot!("failed_part_way_blocks_the_next_run", r.stderr);
     let s = pgboot(&db.url, dir.path(), &["status", "--json"]);
-    assert!(s.stdout.contains("\"state\":\"failed\""), "{}", s.stdout);
+    let v: serde_json::Value = serde_json::from_str(s.stdout.trim()).unwrap();
+    insta::assert_json_snapshot!("status_json_failed", v, {
+        "[].applied_at" => "[applied_at]",
+        "[].execution_ms" => "[execution_ms]",
+    });
 }
 
 #[test]
@@ -334,13 +307,10 @@ fn drift_exits_4_and_crlf_is_not_drift() {
         "CREATE TABLE a (id bigint);\n",
     )
     .unwrap();
+    let _s = snap::settings().bind_to_scope();
     let r = pgboot(&db.url, dir.path(), &["migrate"]);
     assert_eq!(r.code, 4, "{}", r.all());
-    assert!(
-        r.stderr.contains("001_a") && r.stderr.contains("changed after it was applied"),
-        "{}",
-        r.stderr
-    );
+    insta::assert_snapshot!("drift_changed_after_applied", r.stderr);
     let v = pgboot(&db.url, dir.path(), &["validate"]);
     assert_eq!(v.code, 4, "{}", v.all());
     let s = pgboot(&db.url, dir.path(), &["status"]);
@@ -355,11 +325,7 @@ fn drift_exits_4_and_crlf_is_not_drift() {
     std::fs::remove_file(dir.path().join("002_b.sql")).unwrap();
     let r = pgboot(&db.url, dir.path(), &[]);
     assert_eq!(r.code, 4, "{}", r.all());
-    assert!(
-        r.stderr.contains("002_b") && r.stderr.contains("no longer in the migrations directory"),
-        "{}",
-        r.stderr
-    );
+    insta::assert_snapshot!("drift_file_removed", r.stderr);
 }
 
 #[test]
@@ -384,18 +350,19 @@ fn late_file_is_applied_with_a_warning() {
 #[test]
 fn bad_directories_and_files_exit_2_before_touching_the_database() {
     let db = cluster().create_db("baddir");
+    let _s = snap::settings().bind_to_scope();
     let r = pgboot(
         &db.url,
         std::path::Path::new("/nonexistent/migrations"),
         &[],
     );
     assert_eq!(r.code, 2, "{}", r.all());
-    assert!(r.stderr.contains("/nonexistent/migrations"), "{}", r.stderr);
+    insta::assert_snapshot!("missing_directory", r.stderr);
 
     let empty = migrations(&[("README.md", "")]);
     let r = pgboot(&db.url, empty.path(), &[]);
     assert_eq!(r.code, 2, "{}", r.all());
-    assert!(r.stderr.contains("no migration files"), "{}", r.stderr);
+    insta::assert_snapshot!("no_migration_files", r.stderr);
 
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -405,11 +372,7 @@ fn bad_directories_and_files_exit_2_before_touching_the_database() {
     .unwrap();
     let r = pgboot(&db.url, dir.path(), &[]);
     assert_eq!(r.code, 2, "{}", r.all());
-    assert!(
-        r.stderr.contains("001_bad.sql") && r.stderr.contains("byte offset 18"),
-        "{}",
-        r.stderr
-    );
+    insta::assert_snapshot!("invalid_utf8", r.stderr);
 
     let dir = migrations(&[
         ("001_ok.sql", "CREATE TABLE first (id int);"),
@@ -417,11 +380,7 @@ fn bad_directories_and_files_exit_2_before_touching_the_database() {
     ]);
     let r = pgboot(&db.url, dir.path(), &[]);
     assert_eq!(r.code, 2, "{}", r.all());
-    assert!(
-        r.stderr.contains("002_open.sql:1:8") && r.stderr.contains("unterminated"),
-        "{}",
-        r.stderr
-    );
+    insta::assert_snapshot!("unterminated_dollar_quote", r.stderr);
     assert_eq!(
         db.one("SELECT to_regclass('first')::text"),
         None,
@@ -464,12 +423,9 @@ fn runtime_error_without_a_position_is_located_by_replay() {
     let dir = migrations(&[("001_dup.sql", body)]);
     let r = pgboot(&db.url, dir.path(), &[]);
     assert_eq!(r.code, 1, "{}", r.all());
-    assert!(r.stderr.contains("001_dup.sql:5:3"), "{}", r.stderr);
-    assert!(
-        r.stderr.contains("23505") && r.stderr.contains("Key (id)=(1) already exists"),
-        "{}",
-        r.stderr
-    );
+    // 001_dup.sql:5:3, 23505 and the detail "Key (id)=(1) already exists".
+    let _s = snap::settings().bind_to_scope();
+    insta::assert_snapshot!("unique_violation_located_by_replay", r.stderr);
     assert_eq!(
         db.one("SELECT to_regclass('u')::text"),
         None,

@@ -5,6 +5,7 @@ use crate::support::*;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
+use std::time::Duration;
 
 const HEADER: &str = "-- a migration\n-- second line\n";
 
@@ -26,16 +27,26 @@ CREATE POLICY tenant_isolation ON notes
 /// A tenant table that breaks every rule: nullable text tenant_id, no index, no RLS, no policy.
 const BROKEN_TABLE: &str = "CREATE TABLE IF NOT EXISTS leaky (id int, tenant_id text);\n";
 
-/// The scratch database verify named in its log.
+/// The scratch database named in verify's log.
+fn find_scratch(log: &str) -> Option<String> {
+    let at = log.find("pgboot_verify_")?;
+    Some(
+        log[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect(),
+    )
+}
+
 fn scratch_name(r: &Run) -> String {
-    let at = r
-        .stderr
-        .find("pgboot_verify_")
-        .unwrap_or_else(|| panic!("no scratch database in the log: {}", r.stderr));
-    r.stderr[at..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect()
+    find_scratch(&r.stderr)
+        .unwrap_or_else(|| panic!("no scratch database in the log: {}", r.stderr))
+}
+
+/// Drops verify's scratch database at the end of the test if verify left it behind (the tests
+/// assert that it did not, with [`assert_dropped`]).
+fn scratch_guard(r: &Run) -> Option<DropDb> {
+    find_scratch(&r.stderr).map(|name| cluster().drop_on_exit(&name))
 }
 
 fn assert_dropped(db: &TestDb, name: &str) {
@@ -72,6 +83,7 @@ fn verify_catches_a_create_table_without_if_not_exists() {
         ),
     ]);
     let r = verify(&db, dir.path(), false);
+    let _scratch = scratch_guard(&r);
     assert_eq!(r.code, 7, "{}", r.all());
     assert!(
         r.stdout.contains(
@@ -94,6 +106,7 @@ fn verify_catches_an_unguarded_create_policy() {
         &format!("{GOOD_TENANCY}CREATE POLICY read_all ON notes FOR SELECT\n  USING (true);\n"),
     )]);
     let r = verify(&db, dir.path(), false);
+    let _scratch = scratch_guard(&r);
     assert_eq!(r.code, 7, "{}", r.all());
     let line = GOOD_TENANCY.lines().count() + 1;
     assert!(
@@ -116,23 +129,13 @@ fn verify_catches_an_insert_that_adds_rows_again() {
         "CREATE TABLE IF NOT EXISTS plans (code text);\n\nINSERT INTO plans (code) VALUES ('starter');\n",
     )]);
     let r = verify(&db, dir.path(), true);
+    let _scratch = scratch_guard(&r);
     assert_eq!(r.code, 7, "{}", r.all());
     let out: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("one JSON object");
-    let findings = out["findings"].as_array().unwrap();
-    assert_eq!(findings.len(), 1, "{out:#}");
-    let f = &findings[0];
-    assert_eq!(f["file"], "003_seed.sql");
-    assert_eq!(f["line"], 3);
-    assert_eq!(f["statement"], "INSERT INTO");
-    assert!(f["advice"]
-        .as_str()
-        .unwrap()
-        .contains("ON CONFLICT DO NOTHING"));
-    assert_eq!(
-        f["diff"],
-        serde_json::json!(["- rows public.plans 1", "+ rows public.plans 2"])
-    );
-    assert_eq!(out["files"][0]["idempotent"], false);
+    // One finding: 003_seed.sql line 3, INSERT INTO, advice ON CONFLICT DO NOTHING, the diff
+    // "- rows public.plans 1" / "+ rows public.plans 2"; the file is not idempotent.
+    let _s = snap::settings().bind_to_scope();
+    insta::assert_json_snapshot!("verify_json_insert", out, { ".database" => "[scratch]" });
     assert_eq!(out["database"].as_str().unwrap(), scratch_name(&r));
     assert_dropped(&db, &scratch_name(&r));
 }
@@ -147,23 +150,12 @@ fn verify_reports_a_tenant_table_without_rls() {
          CREATE INDEX IF NOT EXISTS docs_tenant_id_idx ON docs (tenant_id);\n",
     )]);
     let r = verify(&db, dir.path(), true);
+    let _scratch = scratch_guard(&r);
     assert_eq!(r.code, 7, "{}", r.all());
     let out: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
-    assert_eq!(out["findings"], serde_json::json!([]), "{out:#}");
-    let rules: Vec<(&str, &str)> = out["tenancy"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| (f["table"].as_str().unwrap(), f["rule"].as_str().unwrap()))
-        .collect();
-    assert_eq!(
-        rules,
-        [
-            ("public.docs", "rls_enabled"),
-            ("public.docs", "rls_forced"),
-            ("public.docs", "tenant_policy")
-        ]
-    );
+    // No findings; tenancy: public.docs rls_enabled, rls_forced, tenant_policy.
+    let _s = snap::settings().bind_to_scope();
+    insta::assert_json_snapshot!("verify_json_tenancy", out, { ".database" => "[scratch]" });
     assert_dropped(&db, &scratch_name(&r));
 }
 
@@ -198,6 +190,7 @@ fn verify_passes_on_the_repository_migrations() {
         .collect();
     let dir = migrations(&refs);
     let r = verify(&db, dir.path(), true);
+    let _scratch = scratch_guard(&r);
     assert_eq!(r.code, 0, "{}", r.all());
     let out: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
     assert_eq!(out["files"].as_array().unwrap().len(), files.len());
@@ -231,27 +224,18 @@ fn verify_drops_the_scratch_database_on_sigterm() {
             break;
         }
         if line.contains("created the scratch database") {
-            let at = line.find("pgboot_verify_").unwrap();
-            name = Some(
-                line[at..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect::<String>(),
-            );
+            name = find_scratch(&line);
         }
         log.push_str(&line);
     }
     let name = name.unwrap_or_else(|| panic!("no scratch database: {log}"));
+    let _scratch = cluster().drop_on_exit(&name);
     // Wait until the slow statement runs in the scratch database.
-    for _ in 0..100 {
-        if db.count(&format!(
+    eventually(Duration::from_secs(5), || {
+        db.count(&format!(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' AND query LIKE '%pg_sleep%'"
         )) > 0
-        {
-            break;
-        }
-        sleep_ms(50);
-    }
+    });
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = child.wait().unwrap();
     let mut rest = String::new();
@@ -272,10 +256,7 @@ impl Drop for Role {
 #[test]
 fn verify_without_createdb_exits_5_naming_createdb() {
     let db = cluster().create_db("verify_nocreatedb");
-    let role = Role(
-        format!("pgboot_nocreatedb_{}", std::process::id()),
-        db.url.clone(),
-    );
+    let role = Role(unique("pgboot_nocreatedb"), db.url.clone());
     let pw = "role-pw-4242";
     query(
         &db.url,
@@ -288,13 +269,15 @@ fn verify_without_createdb_exits_5_naming_createdb() {
     let dir = migrations(&[("001_a.sql", "CREATE TABLE IF NOT EXISTS a (id int);\n")]);
     let r = pgboot(&url, dir.path(), &["verify"]);
     assert_eq!(r.code, 5, "{}", r.all());
-    assert!(r.stderr.contains("CREATEDB"), "{}", r.stderr);
+    // CREATEDB, and the advice `ALTER ROLE "<role>" CREATEDB` (the role name is redacted).
     assert!(
         r.stderr
             .contains(&format!("ALTER ROLE \"{}\" CREATEDB", role.0)),
         "{}",
         r.stderr
     );
+    let _s = snap::settings().bind_to_scope();
+    insta::assert_snapshot!("verify_without_createdb", r.stderr);
     assert!(!r.all().contains(pw));
 }
 
@@ -330,14 +313,9 @@ fn check_tenancy_reports_every_rule_and_strict_exits_7() {
     let r = pgboot(&db.url, dir.path(), &["check-tenancy", "--json"]);
     assert_eq!(r.code, 0, "{}", r.all());
     let arr: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("a JSON array");
-    let arr = arr.as_array().unwrap();
-    assert_eq!(arr.len(), 5, "{arr:?}");
-    for f in arr {
-        assert_eq!(f["table"], "public.leaky");
-        assert!(f["message"].as_str().is_some_and(|m| !m.is_empty()));
-        let sev = f["severity"].as_str().unwrap();
-        assert_eq!(sev == "warning", f["rule"] == "rls_forced", "{f}");
-    }
+    // Five findings, all on public.leaky, each with a message; only rls_forced is a warning.
+    let _s = snap::settings().bind_to_scope();
+    insta::assert_json_snapshot!("check_tenancy_json", arr);
 }
 
 #[test]
@@ -372,11 +350,9 @@ fn migrate_check_tenancy_strict() {
         &["migrate", "--check-tenancy", "--strict"],
     );
     assert_eq!(r.code, 7, "{}", r.all());
-    assert!(
-        r.stderr.contains("rls_enabled") || r.stderr.contains("row level security is not enabled"),
-        "{}",
-        r.stderr
-    );
+    // The public.leaky findings (rls_enabled, ...) and the error.
+    let _s = snap::settings().bind_to_scope();
+    insta::assert_snapshot!("migrate_check_tenancy_strict_fails", r.stderr);
     // The migrations themselves were applied and recorded.
     assert_eq!(bad.count("SELECT count(*) FROM pgboot.schema_history"), 2);
 }

@@ -1,14 +1,18 @@
 //! Test harness: a throwaway PostgreSQL cluster per test binary (initdb + pg_ctl on a free
 //! loopback port in a temp dir, run as `nobody` when the tests run as root), a fresh database
-//! per test, and helpers to run the pgboot binary and query the server.
-#![allow(dead_code)]
+//! per test (dropped again when the test ends), and helpers to run the pgboot binary and query
+//! the server. `docker` has the Docker engine helpers, `snap` the insta settings that redact
+//! what varies between runs.
+
+pub mod docker;
+pub mod snap;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The superuser's password. Distinctive, so tests can prove it never appears in any output.
 pub const PASSWORD: &str = "Pw-7f3a9c-never-print-me";
@@ -22,7 +26,16 @@ pub struct Cluster {
 
 static CLUSTERS: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
 
+/// The shared cluster's bin directory and port, for the leftover check at exit.
+static SHARED: OnceLock<(PathBuf, u16)> = OnceLock::new();
+
+/// Runs at exit, after every test: fails the run when the shared cluster still holds a database
+/// (every test's database is dropped by its [`TestDb`] or [`DropDb`] guard, also when the test
+/// fails), then stops every cluster this binary started.
 extern "C" fn stop_all() {
+    let leftovers = SHARED
+        .get()
+        .and_then(|(bin, port)| leftover_databases(bin, *port));
     if let Ok(list) = CLUSTERS.lock() {
         for (bin, data) in list.iter() {
             let _ = as_pg_user(Command::new(bin.join("pg_ctl")))
@@ -33,6 +46,27 @@ extern "C" fn stop_all() {
                 .status();
         }
     }
+    if let Some(names) = leftovers {
+        eprintln!("\nerror: test databases left behind on the shared cluster: {names}");
+        // Nothing can panic here (atexit); `_exit` makes the run fail without running exit
+        // handlers twice.
+        unsafe { libc::_exit(1) };
+    }
+}
+
+/// Non-template databases other than `postgres`, through psql (no async runtime at exit).
+/// `None` when there are none, or when psql is missing or fails: the check is best effort.
+fn leftover_databases(bin: &Path, port: u16) -> Option<String> {
+    let out = Command::new(bin.join("psql"))
+        .env("PGPASSWORD", PASSWORD)
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+        .args(["-d", "postgres", "-X", "-A", "-t", "-c"])
+        .arg("SELECT string_agg(datname, ' ' ORDER BY datname) FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres'")
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let names = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    (out.status.success() && !names.is_empty()).then_some(names)
 }
 
 /// The directory holding initdb/pg_ctl: $PG_BIN, `pg_config --bindir`, or the newest /usr/lib/postgresql/*/bin.
@@ -188,30 +222,69 @@ impl Cluster {
     }
 
     pub fn url(&self, db: &str) -> String {
-        format!(
-            "postgres://postgres:{PASSWORD}@127.0.0.1:{}/{db}?sslmode=disable",
-            self.port
-        )
+        url(self.port, db)
     }
 
-    /// A new, empty database for one test.
+    /// A new, empty database for one test, dropped when the [`TestDb`] goes out of scope.
     pub fn create_db(&self, prefix: &str) -> TestDb {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "{}_{}_{}",
-            prefix,
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        );
+        let name = unique(prefix);
         query(
             &self.url("postgres"),
-            &format!("CREATE DATABASE \"{name}\""),
+            &format!("CREATE DATABASE {}", quote_ident(&name)),
         );
         TestDb {
             url: self.url(&name),
+            _guard: self.drop_on_exit(&name),
             name,
             port: self.port,
         }
+    }
+
+    /// A guard that drops the database `name` when it goes out of scope: for databases a test
+    /// makes pgboot create (`--create-database`, verify's scratch databases).
+    pub fn drop_on_exit(&self, name: &str) -> DropDb {
+        DropDb {
+            admin_url: self.url("postgres"),
+            name: name.to_owned(),
+        }
+    }
+}
+
+/// The superuser's URL for database `db` on a loopback port.
+pub fn url(port: u16, db: &str) -> String {
+    format!("postgres://postgres:{PASSWORD}@127.0.0.1:{port}/{db}?sslmode=disable")
+}
+
+/// A name no other test of this run, nor a concurrent run, uses: `<what>_<pid>_<n>`.
+pub fn unique(what: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{what}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Drops its database (`DROP DATABASE IF EXISTS … WITH (FORCE)`) when dropped; errors are
+/// ignored, so it never panics, also while a failing test unwinds.
+pub struct DropDb {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for DropDb {
+    fn drop(&mut self) {
+        let _ = try_query(
+            &self.admin_url,
+            &format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident(&self.name)
+            ),
+        );
     }
 }
 
@@ -234,14 +307,17 @@ pub fn cluster() -> &'static Cluster {
         unsafe { libc::atexit(stop_all) };
         let c = Cluster::init();
         c.start();
+        let _ = SHARED.set((c.bin.clone(), c.port));
         c
     })
 }
 
+/// One test's database; dropped (with its sessions) when this goes out of scope.
 pub struct TestDb {
     pub url: String,
     pub name: String,
     pub port: u16,
+    _guard: DropDb,
 }
 
 impl TestDb {
@@ -250,43 +326,64 @@ impl TestDb {
     }
     /// First column of the first row.
     pub fn one(&self, sql: &str) -> Option<String> {
-        self.query(sql)
-            .into_iter()
-            .next()
-            .and_then(|r| r.into_iter().next().flatten())
+        one(&self.url, sql)
     }
     pub fn count(&self, sql: &str) -> i64 {
-        self.one(sql).unwrap().parse().unwrap()
+        count(&self.url, sql)
     }
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
+pub type Rows = Vec<Vec<Option<String>>>;
+
+/// Runs a simple query and returns every row as text, or the error (the server may be down or
+/// starting). Connecting gives up after 10 s; never panics.
+pub fn try_query(url: &str, sql: &str) -> Result<Rows, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap()
-}
-
-/// Runs a simple query and returns every row as text.
-pub fn query(url: &str, sql: &str) -> Vec<Vec<Option<String>>> {
-    rt().block_on(async {
-        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let connect = tokio_postgres::connect(url, tokio_postgres::NoTls);
+        let (client, conn) = tokio::time::timeout(Duration::from_secs(10), connect)
             .await
-            .expect("test connection");
+            .map_err(|_| "connect: timeout".to_owned())?
+            .map_err(|e| format!("connect: {e:?}"))?;
         tokio::spawn(conn);
         let msgs = client
             .simple_query(sql)
             .await
-            .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
-        msgs.into_iter()
+            .map_err(|e| format!("{e:?}"))?;
+        Ok(msgs
+            .into_iter()
             .filter_map(|m| match m {
                 tokio_postgres::SimpleQueryMessage::Row(r) => {
                     Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
                 }
                 _ => None,
             })
-            .collect()
+            .collect())
     })
+}
+
+/// Runs a simple query and returns every row as text; panics on error.
+pub fn query(url: &str, sql: &str) -> Rows {
+    try_query(url, sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// First column of the first row.
+pub fn one(url: &str, sql: &str) -> Option<String> {
+    query(url, sql)
+        .into_iter()
+        .next()
+        .and_then(|r| r.into_iter().next().flatten())
+}
+
+/// A `count(*)`-like query's number.
+pub fn count(url: &str, sql: &str) -> i64 {
+    one(url, sql)
+        .unwrap_or_else(|| panic!("{sql}: no value"))
+        .parse()
+        .unwrap()
 }
 
 /// A migrations directory built from (file name, contents) pairs.
@@ -345,6 +442,51 @@ pub fn pgboot(url: &str, dir: &Path, args: &[&str]) -> Run {
         .into()
 }
 
+/// Runs a command to completion, capturing its output.
+pub fn run(cmd: &mut Command) -> Run {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"))
+        .into()
+}
+
 pub fn sleep_ms(ms: u64) {
     std::thread::sleep(Duration::from_millis(ms));
+}
+
+/// Polls `cond` every 50 ms until it holds or `timeout` passes; whether it held.
+pub fn eventually(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        sleep_ms(50);
+    }
+    cond()
+}
+
+/// The repository's root directory.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The repository's migration files (name, contents), in order: numbered `*.sql`, no `*.down.sql`.
+pub fn repo_migrations() -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = std::fs::read_dir(repo().join("migrations"))
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            let name = p.file_name()?.to_str()?.to_owned();
+            let ok = name.ends_with(".sql")
+                && !name.ends_with(".down.sql")
+                && name.chars().next()?.is_ascii_digit();
+            ok.then(|| (name, std::fs::read_to_string(&p).unwrap()))
+        })
+        .collect();
+    v.sort();
+    assert!(
+        v.len() >= 6,
+        "expected the ClientForge migrations, got {v:?}"
+    );
+    v
 }
