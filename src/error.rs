@@ -50,6 +50,12 @@ pub enum Error {
     Findings(String),
     #[error("interrupted by {}; the running statement was cancelled and rolled back, the lock released", .0.name())]
     Interrupted(Signal),
+    /// A signal while waiting for the database: nothing had run.
+    #[error("interrupted by {} while waiting for the database; nothing had run", .0.name())]
+    InterruptedWaiting(Signal),
+    /// A signal, and the server did not confirm the cancel within the grace period.
+    #[error("interrupted by {}; the server did not confirm the cancel within {}: the statement may still be running until the server notices this connection is gone (a transactional file then rolls back; a non-transactional one resumes on the next run)", .0.name(), humantime::format_duration(crate::exit::GRACE))]
+    InterruptedUnconfirmed(Signal),
     /// Not the user's fault: the environment failed pgboot (the runtime, signal handlers) or a
     /// bug. The message says what pgboot was doing.
     #[error("internal error while {context}: {source}; please report it")]
@@ -70,8 +76,9 @@ impl Error {
             Error::Connection(_) | Error::MissingDatabase(_) => code::CONNECTION,
             Error::LockTimeout { .. } | Error::Coordination(_) => code::LOCK_TIMEOUT,
             Error::Findings(_) => code::FINDINGS,
-            Error::Interrupted(Signal::Int) => code::SIGINT,
-            Error::Interrupted(Signal::Term) => code::SIGTERM,
+            Error::Interrupted(s)
+            | Error::InterruptedWaiting(s)
+            | Error::InterruptedUnconfirmed(s) => s.exit_code(),
             Error::Internal { .. } => code::INTERNAL,
         }
     }
@@ -199,6 +206,8 @@ mod tests {
             (Error::Findings("f".into()), 7),
             (Error::Interrupted(Signal::Int), 130),
             (Error::Interrupted(Signal::Term), 143),
+            (Error::InterruptedWaiting(Signal::Int), 130),
+            (Error::InterruptedUnconfirmed(Signal::Term), 143),
             (Error::internal("starting the runtime", io()), 70),
         ]
     }

@@ -36,7 +36,17 @@ pub enum Signal {
     Term,
 }
 
+/// After a signal, the run gets this long to cancel, roll back and unlock before pgboot exits anyway.
+pub const GRACE: std::time::Duration = std::time::Duration::from_millis(2500);
+
 impl Signal {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Signal::Int => code::SIGINT,
+            Signal::Term => code::SIGTERM,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Signal::Int => "SIGINT",

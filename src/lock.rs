@@ -9,6 +9,7 @@
 //! Behind a pooler in transaction mode (PgBouncer), session locks are meaningless; [`pooled`]
 //! detects it and the run coordinates with the file lock alone.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -19,10 +20,12 @@ use crate::pg::quote::quote_literal;
 use crate::pg::shutdown::Shutdown;
 
 pub struct Lock {
-    db: Db,
+    db: Arc<Db>,
     key: i64,
     /// The backend that holds it: the guard checks that it still does.
     pid: i32,
+    /// Keeps the idle lock connection alive under `idle_session_timeout`.
+    keepalive: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// What every write checks, in the transaction that writes.
@@ -91,7 +94,7 @@ fn holder_sql(key: i64) -> String {
     let (hi, lo) = split_key(key);
     format!(
         "SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), coalesce(host(a.client_addr), 'local'), \
-         to_char(a.state_change AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
+         to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
          FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
          WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {} AND l.objid = {} AND l.objsubid = 1 \
          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
@@ -115,15 +118,21 @@ async fn holder(db: &Db, key: i64) -> Option<String> {
 }
 
 /// Takes the lock, polling `pg_try_advisory_lock` so the wait can log its holder and honour the timeout.
+/// `idle`: the migration connection, kept busy while this waits so that an
+/// `idle_session_timeout` does not end it before the lock comes.
 pub async fn acquire(
     db: Db,
+    idle: &Db,
     history_table: &str,
     timeout: Option<Duration>,
     shutdown: &Shutdown,
 ) -> Result<Lock> {
     let key = key(history_table);
     let started = Instant::now();
-    let try_sql = format!("SELECT pg_try_advisory_lock({key}), pg_backend_pid()");
+    let try_sql = format!(
+        "SELECT pg_try_advisory_lock({key}), pg_backend_pid(), \
+         (SELECT setting FROM pg_catalog.pg_settings WHERE name = 'idle_session_timeout')"
+    );
     let mut delay = Duration::from_millis(25);
     let mut last_holder: Option<String> = None;
     loop {
@@ -139,9 +148,36 @@ pub async fn acquire(
                     "migration lock acquired"
                 );
             }
-            let pid = second_value(&got).and_then(|p| p.parse().ok()).unwrap_or(0);
-            return Ok(Lock { db, key, pid });
+            let pid = nth_value(&got, 1).and_then(|p| p.parse().ok()).unwrap_or(0);
+            let idle_ms: u64 = nth_value(&got, 2).and_then(|v| v.parse().ok()).unwrap_or(0);
+            let db = Arc::new(db);
+            let keepalive = (idle_ms > 0).then(|| {
+                let every = Duration::from_millis((idle_ms / 3).clamp(10, 10_000));
+                tracing::debug!(
+                    idle_session_timeout_ms = idle_ms,
+                    "keeping the lock connection alive every {every:?}"
+                );
+                let db = db.clone();
+                tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(every).await;
+                        if db.client.simple_query("SELECT 1").await.is_err() {
+                            break;
+                        }
+                    }
+                })
+            });
+            return Ok(Lock {
+                db,
+                key,
+                pid,
+                keepalive,
+            });
         }
+        idle.client
+            .simple_query("SELECT 1")
+            .await
+            .map_err(|e| Error::db("waiting for the migration lock", e))?;
         let now_holder = holder(&db, key).await;
         if now_holder.is_some() && now_holder != last_holder {
             tracing::info!(
@@ -170,9 +206,9 @@ pub async fn acquire(
     }
 }
 
-fn second_value(msgs: &[tokio_postgres::SimpleQueryMessage]) -> Option<String> {
+fn nth_value(msgs: &[tokio_postgres::SimpleQueryMessage], n: usize) -> Option<String> {
     msgs.iter().find_map(|m| match m {
-        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(1).map(str::to_owned),
+        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(n).map(str::to_owned),
         _ => None,
     })
 }
@@ -200,6 +236,17 @@ pub async fn pooled(a: &Db, b: &Db) -> Result<bool> {
     let pooled = first_value(&seen_by_a).as_deref() != Some(nonce.as_str());
     let _ = a.client.batch_execute("RESET pgboot.probe").await;
     Ok(pooled)
+}
+
+/// Makes the server end this session's running statement soon after pgboot dies (PostgreSQL
+/// 14+: `client_connection_check_interval`), so a killed run leaves no backend applying a file
+/// for long. Best effort: older servers only notice at the next write to the socket.
+pub async fn end_with_client(db: &Db) {
+    let sql = "DO $pgboot$BEGIN IF current_setting('server_version_num')::int >= 140000 THEN \
+               PERFORM set_config('client_connection_check_interval', '1s', false); END IF; END$pgboot$";
+    if let Err(e) = db.client.batch_execute(sql).await {
+        tracing::debug!(error = %e, "client_connection_check_interval not set");
+    }
 }
 
 /// Waits until no other backend holds the file lock: a backend of a killed pgboot may still be
@@ -253,6 +300,9 @@ impl Lock {
 
     /// Releases the lock. Dropping the connection would release it too; this says so explicitly.
     pub async fn release(self) -> Result<()> {
+        if let Some(k) = &self.keepalive {
+            k.abort();
+        }
         self.db
             .client
             .simple_query(&format!("SELECT pg_advisory_unlock({})", self.key))

@@ -14,7 +14,7 @@ use crate::config::TableName;
 use crate::error::{Coordination, Error, Result};
 use crate::history;
 use crate::lock::Guard;
-use crate::model::{Applied, HistoryProblem, Migration};
+use crate::model::{Applied, Migration};
 use crate::pg::db::Db;
 use crate::pg::shutdown::Shutdown;
 use crate::plan;
@@ -177,13 +177,6 @@ fn guard_error(e: &tokio_postgres::Error, m: &Migration) -> Option<Error> {
         LOCK_LOST => (format!("the migration lock was lost before {file} could run: its connection ended (idle_session_timeout, pg_terminate_backend, a server restart, or a pooler in transaction mode); {file} was rolled back and nothing after it ran; run pgboot again"), false),
         ALREADY_RECORDED => (format!("{file} was recorded by another runner while this run held the migration lock: behind a pooler in transaction mode (PgBouncer) session locks do not hold, so use lock_mode = transaction or auto (--lock-mode, PGBOOT_LOCK_MODE); nothing of {file} was applied by this run"), true),
         TAKEN_OVER => (format!("another run took {file} over while this run was applying it (this run's heartbeat went stale); nothing more of it ran here; run pgboot again to check the outcome"), false),
-        FAILED_EARLIER => {
-            return Some(Error::History(vec![HistoryProblem::Failed {
-                name: m.name.clone(),
-                error: None,
-                progress: None,
-            }]))
-        }
         _ => return None,
     };
     Some(Error::Coordination(Coordination {

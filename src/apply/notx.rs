@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use super::{fail, guard_error, log_status_rows, original_position, relocate, rollback, Prepared};
 use crate::config::TableName;
-use crate::error::{describe_pg_error, Error, Result};
-use crate::history::guard;
+use crate::error::{describe_pg_error, Coordination, Error, Result};
+use crate::history::guard::{self, Claim, ClaimState};
 use crate::lock::Guard;
-use crate::model::Migration;
+use crate::model::{HistoryProblem, Migration};
 use crate::pg::db::Db;
 use crate::pg::shutdown::Shutdown;
 use crate::sql::{self, Piece};
@@ -39,11 +39,12 @@ pub(super) async fn run(
 ) -> Result<()> {
     let m = p.migration;
     let started = Instant::now();
-    let start = claim(db, table, m, g, shutdown).await?;
+    let (start, resuming) = claim(db, table, m, g, shutdown).await?;
     let pieces: Vec<&Piece> = p.analysis.pieces.iter().filter(|x| !x.is_empty()).collect();
-    if start > 0 {
+    if resuming {
         let line = pieces.get(start).map(|x| x.line).unwrap_or(0);
-        tracing::warn!(migration = %m.name, resume_at = start + 1, line, "resuming {}: {start} statement(s) committed in an earlier run that was interrupted; continuing with statement {} (line {line})", m.name, start + 1);
+        let next = start + 1;
+        tracing::warn!(migration = %m.name, resume_at = next, line, "resuming {}: {start} statement(s) committed in an earlier run that was interrupted; continuing with statement {next} (line {line})", m.name);
     }
     for (i, piece) in pieces.iter().enumerate().skip(start) {
         if let Some(sig) = shutdown.signalled() {
@@ -51,7 +52,7 @@ pub(super) async fn run(
         }
         let text = piece.text(&m.sql);
         let step = match sql::runs_alone(text) {
-            true => alone(db, table, m, g, i, text, i == start && start > 0).await,
+            true => alone(db, table, m, g, i, text, resuming && i == start).await,
             false => in_transaction(db, table, m, g, i, text).await,
         };
         if let Err((e, sent_before)) = step {
@@ -76,29 +77,45 @@ pub(super) async fn run(
     Ok(())
 }
 
-/// Claims the file; returns how many of its statements already committed. Waits while a live
-/// run (or a backend of a dead one) is applying it.
+/// Claims the file; returns how many of its statements already committed and whether the
+/// claim resumes an interrupted run. Waits while a live run (or a backend of a dead one) is
+/// applying it.
 async fn claim(
     db: &Db,
     table: &TableName,
     m: &Migration,
     g: &Guard,
     shutdown: &Shutdown,
-) -> Result<usize> {
-    let sql = guard::claim_sql(table, m, g, g.session.is_none());
+) -> Result<(usize, bool)> {
+    let ask = guard::claim_state_sql(table, m, g);
     let mut waiting = false;
+    let err = |e| Error::db(format!("claiming {} in the history", m.name), e);
     loop {
-        let e = match db.client.simple_query(&sql).await {
-            Ok(msgs) => return Ok(last_value(&msgs).and_then(|v| v.parse().ok()).unwrap_or(0)),
-            Err(e) => e,
+        let rows = match db.client.simple_query(&ask).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                rollback(db).await;
+                return Err(err(e));
+            }
         };
-        rollback(db).await;
-        if e.code().map(|c| c.code()) != Some(guard::OWNED_ELSEWHERE) {
-            return Err(guard_error(&e, m)
-                .unwrap_or_else(|| Error::db(format!("claiming {} in the history", m.name), e)));
+        let cols = last_row(&rows);
+        let state = ClaimState::parse(&cols.iter().map(|c| c.as_deref()).collect::<Vec<_>>());
+        let (then, outcome) = match guard::decide(&state, g.session.is_some()) {
+            Claim::Start => (guard::claim_start_sql(table, m, g), Ok((0, false))),
+            Claim::Resume(n) => (guard::claim_resume_sql(table, m, g), Ok((n as usize, true))),
+            other => ("ROLLBACK".to_owned(), Err(other)),
+        };
+        if let Err(e) = db.client.batch_execute(&then).await {
+            rollback(db).await;
+            return Err(err(e));
         }
-        if !waiting {
-            tracing::info!(migration = %m.name, "another run is applying {}; waiting for it", m.name);
+        let wait = match outcome {
+            Ok(v) => return Ok(v),
+            Err(Claim::Busy) => true,
+            Err(other) => return Err(claim_error(other, m)),
+        };
+        if wait && !waiting {
+            tracing::info!(migration = %m.name, "another run (or a backend a killed run left) is applying {}; waiting for it", m.name);
             waiting = true;
         }
         tokio::select! {
@@ -108,11 +125,36 @@ async fn claim(
     }
 }
 
-fn last_value(msgs: &[tokio_postgres::SimpleQueryMessage]) -> Option<String> {
-    msgs.iter().rev().find_map(|m| match m {
-        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
-        _ => None,
-    })
+/// The error for a claim that cannot go on.
+fn claim_error(c: Claim, m: &Migration) -> Error {
+    let file = m.file_name();
+    match c {
+        Claim::Done => Error::Coordination(Coordination {
+            message: format!("{file} was recorded by another runner while this run held the migration lock: behind a pooler in transaction mode (PgBouncer) session locks do not hold, so use lock_mode = transaction or auto; nothing of {file} was applied by this run"),
+            applied_elsewhere: true,
+        }),
+        Claim::Failed => Error::History(vec![HistoryProblem::Failed {
+            name: m.name.clone(),
+            error: None,
+            progress: None,
+        }]),
+        _ => Error::Coordination(Coordination {
+            message: format!("the migration lock was lost before {file} could run: its connection ended (idle_session_timeout, pg_terminate_backend, a server restart); nothing of {file} ran; run pgboot again"),
+            applied_elsewhere: false,
+        }),
+    }
+}
+
+fn last_row(msgs: &[tokio_postgres::SimpleQueryMessage]) -> Vec<Option<String>> {
+    msgs.iter()
+        .rev()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 /// Statement `i` and its progress in one transaction, after the checks.
@@ -155,25 +197,26 @@ async fn alone(
         .as_ref()
         .and_then(|c| c.schema.clone().or_else(|| c.on.as_ref()?.0.clone()));
     let mut skip = false;
-    if let (true, Some(c)) = (resuming, &index) {
-        // The interrupted run may have built it, whole or invalid.
+    if let Some(c) = &index {
+        // An interrupted build leaves an INVALID index that IF NOT EXISTS would keep; on resume,
+        // the interrupted run may also have built it whole.
         let state = db
             .client
             .simple_query(&guard::index_state_sql(schema.as_deref(), &c.name))
             .await
             .map_err(|e| (e, 0))?;
         match crate::pg::db::first_value(&state).as_deref() {
-            Some("valid") => {
+            Some("valid") if resuming => {
                 tracing::info!(migration = %m.name, index = %c.name, "index {} was built by the interrupted run and is valid: kept", c.name);
                 skip = true;
             }
-            Some(_) => {
+            Some("invalid") => {
                 let drop = guard::drop_index_sql(schema.as_deref(), &c.name);
                 tracing::warn!(migration = %m.name, index = %c.name, "index {} was left INVALID by the interrupted run: {drop}, then building it again", c.name);
                 let tagged = format!("{}{drop}", g.tag());
                 db.client.batch_execute(&tagged).await.map_err(|e| (e, 0))?;
             }
-            None => {}
+            _ => {}
         }
     }
     if !skip {

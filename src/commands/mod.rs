@@ -16,21 +16,19 @@ mod verify;
 mod wait;
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::cli::{Cli, Command, CreateDatabase, LockMode, MigrateArgs};
 use crate::config::TableName;
 use crate::config::{self as settings, Settings, Target};
 use crate::error::{Error, Result};
+use crate::exit::GRACE;
 use crate::lock::{self, Guard};
 use crate::logging;
 use crate::pg::shutdown::Shutdown;
 use crate::pg::tls::{self, Tls};
 use crate::pg::{createdb, wait as pgwait, Db};
 use crate::source::{self, Discovery};
-
-/// After a signal, the run gets this long to cancel, roll back and unlock before pgboot exits anyway.
-const GRACE: Duration = Duration::from_millis(2500);
 
 /// Loads the configuration, sets up logging and runs the command.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -74,7 +72,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             r = &mut work => r,
             sig = shutdown.wait() => match tokio::time::timeout(GRACE, &mut work).await {
                 Ok(Err(e)) => Err(e),
-                _ => Err(Error::Interrupted(sig)),
+                Ok(Ok(_)) => Err(Error::Interrupted(sig)),
+                Err(_) => Err(Error::InterruptedUnconfirmed(sig)),
             },
         }
     })
@@ -177,7 +176,8 @@ impl Context<'_> {
             return self.without_session_lock(db, f).await;
         }
         // The lock connection: retried like the first one (53300 too many clients …).
-        let lock_db = self.connect(target, tls).await?;
+        let lock_db =
+            pgwait::connect_again(target, tls, self.s.wait_timeout.0, self.shutdown).await?;
         let pooled = lock::pooled(db, &lock_db).await?;
         match (mode, pooled) {
             (LockMode::Session, true) => return Err(Error::Config(SESSION_BEHIND_POOLER.into())),
@@ -189,11 +189,14 @@ impl Context<'_> {
             _ => {}
         }
         let timeout = self.s.lock_timeout.map(|d| d.0);
-        let lock = lock::acquire(lock_db, table, timeout, self.shutdown).await?;
+        let lock = lock::acquire(lock_db, db, table, timeout, self.shutdown).await?;
         let guard = Guard::new(table, Some(&lock));
         let drain_for = timeout.unwrap_or(self.s.wait_timeout.0);
         let result = match lock::drain(db, &guard, drain_for, self.shutdown).await {
-            Ok(()) => f(db, &guard).await,
+            Ok(()) => {
+                lock::end_with_client(db).await;
+                f(db, &guard).await
+            }
             Err(e) => Err(e),
         };
         let released = lock.release().await;

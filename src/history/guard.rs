@@ -17,16 +17,13 @@ use crate::pg::quote::{quote_ident, quote_literal};
 pub const LOCK_LOST: &str = "PGB01";
 /// The file's history row exists: another runner applied it.
 pub const ALREADY_RECORDED: &str = "PGB02";
-/// A non-transactional file stopped by an SQL error earlier: a human must look.
-pub const FAILED_EARLIER: &str = "PGB03";
-/// A live runner is applying this non-transactional file.
-pub const OWNED_ELSEWHERE: &str = "PGB04";
 /// Another runner took this non-transactional file over.
 pub const TAKEN_OVER: &str = "PGB05";
 /// A `CREATE INDEX CONCURRENTLY` left an invalid index.
 pub const INVALID_INDEX: &str = "PGB06";
 
-/// A heartbeat older than this, with no statement of its run active, means the owner is gone.
+/// Without a session lock, a heartbeat older than this, with no statement of its run active,
+/// means the owner is gone.
 const STALE: &str = "30 seconds";
 
 /// `DO $tag$ … $tag$` with a tag that does not occur in the body.
@@ -69,46 +66,104 @@ pub fn file_prefix(t: &TableName, m: &Migration, g: &Guard) -> String {
     )
 }
 
-/// Claims a non-transactional file and returns its progress (one row, one column). A row left
-/// by a dead run is taken over; a live one's raises [`OWNED_ELSEWHERE`]. `fresh_owner_lives`:
-/// without a session lock, an owner whose heartbeat is recent counts as alive.
-pub fn claim_sql(t: &TableName, m: &Migration, g: &Guard, fresh_owner_lives: bool) -> String {
-    let q = t.qualified();
-    let name = quote_literal(&m.name);
-    let run = quote_literal(&g.run_id);
-    let heartbeat = if fresh_owner_lives {
-        format!(" OR r.applied_at > now() - interval '{STALE}'")
-    } else {
-        String::new()
-    };
-    let body = format!(
-        "DECLARE r record;\nBEGIN\n{lock}\nSELECT success, error, progress, run_id, applied_at INTO r \
-         FROM {q} WHERE name = {name};\n\
-         IF NOT FOUND THEN\n  INSERT INTO {q} (version, name, checksum, execution_ms, pgboot_version, \
-         transactional, success, kind, progress, run_id) VALUES ({v}, {name}, {sum}, 0, {ver}, false, \
-         false, 'migrate', 0, {run});\n\
-         ELSIF r.success THEN {done}\n\
-         ELSIF r.error IS NOT NULL OR r.progress IS NULL THEN {failed}\n\
-         ELSIF r.run_id IS DISTINCT FROM {run} AND (EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a \
-         WHERE a.pid <> pg_backend_pid() AND a.state <> 'idle' \
-         AND a.query LIKE '/* pgboot run ' || r.run_id || ' */%'){heartbeat}) THEN {owned}\n\
-         ELSE UPDATE {q} SET run_id = {run}, applied_at = now() WHERE name = {name};\nEND IF;",
-        lock = lock_check(g),
-        v = m.version,
-        sum = quote_literal(&m.checksum),
-        ver = quote_literal(env!("CARGO_PKG_VERSION")),
-        done = raise(ALREADY_RECORDED, "pgboot: the file is already recorded"),
-        failed = raise(FAILED_EARLIER, "pgboot: the file failed earlier"),
-        owned = raise(OWNED_ELSEWHERE, "pgboot: another run is applying the file"),
-    );
-    let mut tag = "pgboot".to_string();
-    while body.contains(&format!("${tag}$")) {
-        tag.push('_');
-    }
+/// A claim's first half, in a transaction it leaves open under the file lock: one row with
+/// the lock check and the file's history row, if any (see [`ClaimState`]).
+pub fn claim_state_sql(t: &TableName, m: &Migration, g: &Guard) -> String {
     format!(
-        "BEGIN;\nSELECT pg_advisory_xact_lock({k});\nDO ${tag}${body}\nEND${tag}$;\n\
-         SELECT progress FROM {q} WHERE name = {name};\nCOMMIT;",
-        k = g.file_key
+        "BEGIN;\nSELECT pg_advisory_xact_lock({k});\n\
+         SELECT {held}, r.name IS NOT NULL, r.success, r.error IS NOT NULL, r.progress, \
+         r.applied_at > now() - interval '{STALE}', \
+         EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid <> pg_backend_pid() \
+         AND a.state <> 'idle' AND a.query LIKE '/* pgboot run ' || r.run_id || ' */%') \
+         FROM (SELECT 1) one LEFT JOIN {q} r ON r.name = {name}",
+        k = g.file_key,
+        held = g.holds_lock_sql(),
+        q = t.qualified(),
+        name = quote_literal(&m.name),
+    )
+}
+
+/// What the claim found. Columns of [`claim_state_sql`], in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClaimState {
+    pub holds_lock: bool,
+    pub exists: bool,
+    pub success: bool,
+    pub failed: bool,
+    pub progress: Option<i64>,
+    /// The owner's heartbeat is recent.
+    pub fresh: bool,
+    /// A statement tagged with the owner's run id is running.
+    pub busy: bool,
+}
+
+impl ClaimState {
+    pub fn parse(cols: &[Option<&str>]) -> ClaimState {
+        let flag = |i: usize| cols.get(i).copied().flatten() == Some("t");
+        ClaimState {
+            holds_lock: flag(0),
+            exists: flag(1),
+            success: flag(2),
+            failed: flag(3),
+            progress: cols.get(4).copied().flatten().and_then(|v| v.parse().ok()),
+            fresh: flag(5),
+            busy: flag(6),
+        }
+    }
+}
+
+/// What to do about a claim. Pure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Nobody started the file: insert its row (progress 0).
+    Start,
+    /// A dead run left it after `progress` statements: take it over and resume.
+    Resume(i64),
+    /// Applied already.
+    Done,
+    /// Stopped by an SQL error earlier (or a failed row of pgboot 0.1).
+    Failed,
+    /// A live run (or a backend of a dead one) is applying it: wait.
+    Busy,
+    /// This run no longer holds the migration lock.
+    LockLost,
+}
+
+/// `session`: this run holds the migration lock, so an owner can only be a dead run (whose
+/// backend may still be busy); without it, a recent heartbeat also means a live owner.
+pub fn decide(s: &ClaimState, session: bool) -> Claim {
+    match () {
+        _ if !s.holds_lock => Claim::LockLost,
+        _ if !s.exists => Claim::Start,
+        _ if s.success => Claim::Done,
+        _ if s.failed || s.progress.is_none() => Claim::Failed,
+        _ if s.busy || (!session && s.fresh) => Claim::Busy,
+        _ => Claim::Resume(s.progress.unwrap_or(0)),
+    }
+}
+
+/// A claim's second half: the row for a new start, committed.
+pub fn claim_start_sql(t: &TableName, m: &Migration, g: &Guard) -> String {
+    format!(
+        "INSERT INTO {} (version, name, checksum, execution_ms, pgboot_version, transactional, \
+         success, kind, progress, run_id) VALUES ({}, {}, {}, 0, {}, false, false, 'migrate', 0, {});\n\
+         COMMIT;",
+        t.qualified(),
+        m.version,
+        quote_literal(&m.name),
+        quote_literal(&m.checksum),
+        quote_literal(env!("CARGO_PKG_VERSION")),
+        quote_literal(&g.run_id)
+    )
+}
+
+/// A claim's second half: the row taken over from a dead run, committed.
+pub fn claim_resume_sql(t: &TableName, m: &Migration, g: &Guard) -> String {
+    format!(
+        "UPDATE {} SET run_id = {}, applied_at = now() WHERE name = {};\nCOMMIT;",
+        t.qualified(),
+        quote_literal(&g.run_id),
+        quote_literal(&m.name)
     )
 }
 
@@ -214,4 +269,46 @@ pub fn fail_sql(t: &TableName, m: &Migration, g: &Guard, ms: f64, error: &str) -
         quote_literal(&m.name),
         quote_literal(&g.run_id)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(cols: &[Option<&str>]) -> ClaimState {
+        ClaimState::parse(cols)
+    }
+
+    #[test]
+    fn claims() {
+        let t = Some("t");
+        let f = Some("f");
+        let fresh = state(&[t, f, None, None, None, None, f]);
+        assert_eq!(decide(&fresh, true), Claim::Start);
+        let lost = state(&[f, f, None, None, None, None, f]);
+        assert_eq!(decide(&lost, true), Claim::LockLost);
+        let done = state(&[t, t, t, f, Some("3"), f, f]);
+        assert_eq!(decide(&done, false), Claim::Done);
+        let failed = state(&[t, t, f, t, Some("2"), f, f]);
+        assert_eq!(decide(&failed, true), Claim::Failed);
+        let legacy_failed = state(&[t, t, f, f, None, f, f]);
+        assert_eq!(decide(&legacy_failed, true), Claim::Failed);
+        // Interrupted, owner's statement still running (a killed pgboot's backend): wait.
+        let busy = state(&[t, t, f, f, Some("2"), f, t]);
+        assert_eq!(decide(&busy, true), Claim::Busy);
+        // Interrupted, nothing running: with the session lock the owner is dead.
+        let heartbeat = state(&[t, t, f, f, Some("2"), t, f]);
+        assert_eq!(decide(&heartbeat, true), Claim::Resume(2));
+        // Without it, a recent heartbeat is a live owner between two statements.
+        assert_eq!(decide(&heartbeat, false), Claim::Busy);
+        let stale = state(&[t, t, f, f, Some("2"), f, f]);
+        assert_eq!(decide(&stale, false), Claim::Resume(2));
+    }
+
+    #[test]
+    fn do_blocks_pick_a_tag_the_body_does_not_use() {
+        assert!(do_block("x").starts_with("DO $pgboot$"));
+        let b = do_block("SELECT '$pgboot$'");
+        assert!(b.starts_with("DO $pgboot_$"), "{b}");
+    }
 }

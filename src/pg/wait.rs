@@ -93,6 +93,27 @@ pub async fn connect(
     timeout: Duration,
     shutdown: &Shutdown,
 ) -> Result<Db> {
+    connect_logged(target, tls, timeout, shutdown, true).await
+}
+
+/// [`connect`] for a second connection to a server already reached: retried alike (too many
+/// clients, a restart), logged only when it had to wait.
+pub async fn connect_again(
+    target: &Target,
+    tls: &Tls,
+    timeout: Duration,
+    shutdown: &Shutdown,
+) -> Result<Db> {
+    connect_logged(target, tls, timeout, shutdown, false).await
+}
+
+async fn connect_logged(
+    target: &Target,
+    tls: &Tls,
+    timeout: Duration,
+    shutdown: &Shutdown,
+    log: bool,
+) -> Result<Db> {
     let started = Instant::now();
     let mut last_reason = String::new();
     let mut attempts = 0u32;
@@ -117,11 +138,13 @@ pub async fn connect(
         });
     let outcome = tokio::select! {
         r = tokio::time::timeout(timeout, retry) => r,
-        sig = shutdown.wait() => return Err(Error::Interrupted(sig)),
+        sig = shutdown.wait() => return Err(Error::InterruptedWaiting(sig)),
     };
     match outcome {
         Ok(Ok(db)) => {
-            tracing::info!(target_db = %target, waited_ms = started.elapsed().as_millis() as u64, "connected");
+            if log || attempts > 0 {
+                tracing::info!(target_db = %target, waited_ms = started.elapsed().as_millis() as u64, "connected");
+            }
             Ok(db)
         }
         Ok(Err(Failure::Permanent(e))) => Err(e),

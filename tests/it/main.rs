@@ -10,6 +10,7 @@ mod concurrency;
 mod config_errors;
 mod connect;
 mod docker;
+mod exactly_once;
 mod migrate;
 mod operate;
 mod schema;
