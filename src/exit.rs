@@ -24,7 +24,7 @@ Exit codes:
   3    the database was not ready within the wait timeout
   4    history and files disagree (changed checksum, missing file, failed migration)
   5    a permanent connection error (authentication, missing database, TLS)
-  6    the migration lock was not acquired within the lock timeout
+  6    the migration lock was not acquired in time, or was lost; or another runner applied a file first
   7    checks found problems (verify, check-tenancy --strict, migrate --check-tenancy --strict)
   70   internal error (the runtime or signal handlers failed, or a bug): please report it
   130  interrupted by SIGINT

@@ -255,3 +255,28 @@ fn a_history_table_of_pgboot_0_1_gets_the_new_columns() {
         1
     );
 }
+
+#[test]
+fn a_signal_while_waiting_for_the_database_says_nothing_ran() {
+    let port = free_port(); // nobody listens there
+    let dir = migrations(&[LEDGER]);
+    let child = pgboot_cmd()
+        .env("DATABASE_URL", url(port, "nowhere"))
+        .env("PGBOOT_MIGRATIONS", dir.path())
+        .args(["migrate", "--wait-timeout", "30s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    sleep_ms(500);
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let r: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(r.code, 143, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains("while waiting for the database; nothing had run"),
+        "{}",
+        r.all()
+    );
+    assert!(!r.stderr.contains("rolled back"), "{}", r.all());
+}
