@@ -78,7 +78,7 @@ container_tests() {
       sleep 0.5
     done
     port="$(docker port "$name" 5432/tcp | head -n1 | sed 's/.*://')"
-    PGBOOT_TEST_PORT="$port" cargo test --locked --test it -- migrate:: concurrency:: schema:: operate:: verify::
+    PGBOOT_TEST_PORT="$port" cargo test --locked --test it -- migrate:: concurrency:: schema:: operate:: verify:: exactly_once::
     docker rm -f -v "$name" >/dev/null
     trap - EXIT
     echo "PostgreSQL $v suites: $((SECONDS - t))s"
