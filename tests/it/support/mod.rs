@@ -3,6 +3,8 @@
 //! per test, and helpers to run the pgboot binary and query the server.
 #![allow(dead_code)]
 
+pub mod faultset;
+pub mod pgbouncer;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
