@@ -11,5 +11,6 @@ mod connect;
 mod docker;
 mod migrate;
 mod operate;
+mod pgbouncer;
 mod schema;
 mod verify;
