@@ -9,6 +9,7 @@ mod support;
 mod concurrency;
 mod connect;
 mod docker;
+mod faults;
 mod migrate;
 mod operate;
 mod pgbouncer;
