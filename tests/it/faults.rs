@@ -78,19 +78,35 @@ fn wait_child(child: &mut Child, limit: Duration) -> i32 {
 /// After a kill, seen from the server: how many files the history has, and which markers of
 /// the non-transactional files the ledger has (the most recent last).
 fn applied(url: &str) -> String {
-    let r = query(
-        url,
-        "SELECT CASE WHEN to_regclass('pgboot.schema_history') IS NULL THEN 'no history' \
-         ELSE (SELECT count(*) FILTER (WHERE success) || ' files in the history' FROM pgboot.schema_history) END, \
-         CASE WHEN to_regclass('public.ledger') IS NULL THEN '' \
-         ELSE (SELECT coalesce(string_agg(file, ' ' ORDER BY at), '') FROM ledger WHERE file NOT LIKE '%:1' \
-               OR file IN (SELECT file FROM ledger WHERE file LIKE '%:1' ORDER BY at DESC LIMIT 1)) END",
-    );
-    format!(
-        " ({}; ledger …{})",
-        r[0][0].as_deref().unwrap_or(""),
-        r[0][1].as_deref().unwrap_or("")
-    )
+    let exists = |t: &str| {
+        !query(
+            url,
+            &format!("SELECT 1 WHERE to_regclass('{t}') IS NOT NULL"),
+        )
+        .is_empty()
+    };
+    let history = if exists("pgboot.schema_history") {
+        query(
+            url,
+            "SELECT count(*) FILTER (WHERE success) || ' files in the history' FROM pgboot.schema_history",
+        )[0][0]
+            .clone()
+            .unwrap_or_default()
+    } else {
+        "no history".into()
+    };
+    let ledger = if exists("public.ledger") {
+        query(
+            url,
+            "SELECT coalesce(string_agg(file, ' ' ORDER BY at), '') FROM ledger WHERE file NOT LIKE '%:1' \
+             OR file IN (SELECT file FROM ledger WHERE file LIKE '%:1' ORDER BY at DESC LIMIT 1)",
+        )[0][0]
+            .clone()
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    format!(" ({history}; ledger …{ledger})")
 }
 
 fn drop_db(c: &Cluster, name: &str) {

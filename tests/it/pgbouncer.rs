@@ -31,7 +31,7 @@ fn race(url: &str, dir: &std::path::Path, n: usize, limit: Duration) -> Vec<Run>
             let child = pgboot_cmd()
                 .env("DATABASE_URL", url)
                 .env("PGBOOT_MIGRATIONS", dir)
-                .args(["migrate", "--lock-timeout", "60s"])
+                .args(["migrate", "--lock-timeout", "30s"])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(stderr.reopen().unwrap())

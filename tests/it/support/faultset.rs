@@ -315,9 +315,11 @@ impl XorShift {
     }
 }
 
-/// `PGBOOT_FAULT_SEED`, or one derived from the clock; printed by the caller.
+/// `PGBOOT_FAULT_SEED`, or one derived from the clock: one seed per test binary, printed by
+/// the callers.
 pub fn seed() -> u64 {
-    match std::env::var("PGBOOT_FAULT_SEED") {
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *SEED.get_or_init(|| match std::env::var("PGBOOT_FAULT_SEED") {
         Ok(s) => s
             .trim()
             .parse()
@@ -326,7 +328,8 @@ pub fn seed() -> u64 {
             let d = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap();
-            d.as_secs() ^ u64::from(d.subsec_nanos()) << 20 ^ u64::from(std::process::id())
+            (d.as_secs() ^ (u64::from(d.subsec_nanos()) << 20) ^ u64::from(std::process::id()))
+                % 1_000_000_007
         }
-    }
+    })
 }
