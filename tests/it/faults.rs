@@ -106,7 +106,13 @@ fn applied(url: &str) -> String {
     } else {
         String::new()
     };
-    format!(" ({history}; ledger …{ledger})")
+    let invalid = query(
+        url,
+        "SELECT count(*)::text FROM pg_index WHERE NOT indisvalid",
+    )[0][0]
+        .clone()
+        .unwrap_or_default();
+    format!(" ({history}; ledger …{ledger}; {invalid} invalid index(es))")
 }
 
 fn drop_db(c: &Cluster, name: &str) {

@@ -8,12 +8,15 @@
 //! - every `notx_every`-th file, `-- pgboot:no-transaction`: `'NNN:1'`,
 //!   `CREATE INDEX CONCURRENTLY <p>_NNN_cic ON <p>_(NNN-1)`, `'NNN:2'`, `pg_sleep`, `'NNN:3'`,
 //!   each statement committed on its own, so a run killed inside the file leaves it half applied
-//!   (and a kill during the `CREATE INDEX CONCURRENTLY` leaves an INVALID index behind). It
-//!   creates no table.
+//!   (and a crash during the `CREATE INDEX CONCURRENTLY`, which has [`CIC_ROWS`] rows to index,
+//!   leaves an INVALID index behind). It creates no table.
 
 use std::time::{Duration, Instant};
 
 use super::{query, sleep_ms};
+
+/// Rows in the table each non-transactional file indexes.
+pub const CIC_ROWS: u32 = 50_000;
 
 pub struct FaultSet {
     /// (file name, contents), in order.
@@ -49,17 +52,27 @@ impl FaultSet {
                     format!(
                         "-- pgboot:no-transaction\n\
                          INSERT INTO ledger (file) VALUES ('{v:03}:1');\n\
-                         CREATE INDEX CONCURRENTLY {t}_cic ON {prev} (v);\n\
+                         CREATE INDEX CONCURRENTLY {t}_cic ON {prev} (md5(v));\n\
                          INSERT INTO ledger (file) VALUES ('{v:03}:2');\n\
                          SELECT pg_sleep({sleep_s});\n\
                          INSERT INTO ledger (file) VALUES ('{v:03}:3');\n"
                     ),
                 ));
             } else {
+                // The table a non-transactional file indexes gets rows, so that its
+                // CREATE INDEX CONCURRENTLY takes long enough for a kill to land in it.
+                let rows = if notx_every > 0 && (v + 1) % notx_every == 0 {
+                    format!(
+                        "INSERT INTO {t} (v) SELECT md5(g::text) FROM generate_series(1, {CIC_ROWS}) g;\n"
+                    )
+                } else {
+                    String::new()
+                };
                 files.push((
                     format!("{v:03}_{t}.sql"),
                     format!(
                         "CREATE TABLE {t} (id bigint GENERATED ALWAYS AS IDENTITY, v text);\n\
+                         {rows}\
                          INSERT INTO ledger (file) VALUES ('{v:03}:1');\n\
                          CREATE INDEX {t}_v ON {t} (v);\n"
                     ),
