@@ -6,7 +6,8 @@
 # Usage: bench/faults.sh [KILLS] [FILES]
 #   KILLS  total kills, split evenly (default 200: 100 of pgboot + 100 of the postmaster)
 #   FILES  size of the generated migration set (default 300)
-# Environment: PGBOOT_FAULT_SEED=<n> replays a run (the seed is printed either way; the kill
+# Environment: FAULTS_PROFILE=dev uses the debug build (a quick smoke test of this script);
+# PGBOOT_FAULT_SEED=<n> replays a run (the seed is printed either way; the kill
 # points are fractions of a calibrated run, so a replay hits the same points of the run, not
 # the same milliseconds). Needs PostgreSQL server binaries (PG_BIN or /usr/lib/postgresql/*).
 #
@@ -16,15 +17,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 kills=${1:-200}
 files=${2:-300}
+profile=${FAULTS_PROFILE:-release}
 seed=${PGBOOT_FAULT_SEED:-$(( $(date +%s%N) % 1000000007 ))}
-echo "bench/faults.sh: seed $seed, $kills kills ($(( kills - kills / 2 )) pgboot + $(( kills / 2 )) postmaster), $files files"
-cargo test --release --locked -q --test it --no-run
+echo "bench/faults.sh: seed $seed, $kills kills ($(( kills - kills / 2 )) pgboot + $(( kills / 2 )) postmaster), $files files, $profile build"
+cargo test --profile "$profile" --locked -q --test it --no-run
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 started=$(date +%s)
 set +e
 PGBOOT_FAULT_SEED=$seed PGBOOT_FAULT_KILLS=$kills PGBOOT_FAULT_FILES=$files \
-  cargo test --release --locked -q --test it -- --nocapture --test-threads 2 faults::kill_9 \
+  cargo test --profile "$profile" --locked -q --test it -- --nocapture --test-threads 2 faults::kill_9 \
   >"$log" 2>&1
 status=$?
 set -e

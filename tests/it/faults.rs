@@ -176,6 +176,8 @@ struct Round {
     first: i32,
     /// How long the first run lasted.
     first_ms: u64,
+    /// Postmaster kills: the whole process group.
+    group: bool,
     /// What the killed run left: files in the history, markers of the non-transactional files.
     progress: String,
     /// The rerun's exit code and how long it took.
@@ -195,14 +197,18 @@ impl Round {
             format!("FAIL: {}", self.violations.join(" || "))
         };
         format!(
-            "round {i:>3} {:?}@{}ms: first exit {}{}, {rerun}: {verdict}",
-            self.kill, self.at_ms, self.first, self.progress
+            "round {i:>3} {:?}{}@{}ms: first exit {}{}, {rerun}: {verdict}",
+            self.kill,
+            if self.group { "+backends" } else { "" },
+            self.at_ms,
+            self.first,
+            self.progress
         )
     }
 }
 
 /// One round on a fresh database: run, kill at `at_ms` (unless `Kill::None`), rerun, check.
-fn round(c: &Cluster, set: &FaultSet, dir: &Path, kill: Kill, at_ms: u64) -> Round {
+fn round(c: &Cluster, set: &FaultSet, dir: &Path, kill: Kill, at_ms: u64, group: bool) -> Round {
     let db = c.create_db("fault");
     let mut violations = Vec::new();
     let spawned = Instant::now();
@@ -220,7 +226,15 @@ fn round(c: &Cluster, set: &FaultSet, dir: &Path, kill: Kill, at_ms: u64) -> Rou
         Kill::Postmaster => {
             sleep_ms(at_ms);
             let pid = postmaster_pid(c);
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            // Odd rounds: the postmaster alone; its backends finish the statement they run
+            // (a CREATE INDEX CONCURRENTLY completes) and exit when they notice. Even rounds:
+            // the whole process group at once (pg_ctl starts the postmaster in a session of its
+            // own), as the OOM killer or a power cut would: statements die mid-way.
+            if group && unsafe { libc::getpgid(pid) } == pid {
+                unsafe { libc::kill(-pid, libc::SIGKILL) };
+            } else {
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
             restart_after_crash(c);
             first = wait_child(&mut child, Duration::from_secs(120));
             progress = applied(&db.url);
@@ -263,6 +277,7 @@ fn round(c: &Cluster, set: &FaultSet, dir: &Path, kill: Kill, at_ms: u64) -> Rou
         at_ms,
         first,
         first_ms,
+        group,
         progress,
         rerun,
         violations,
@@ -278,7 +293,7 @@ fn kill_suite(kill: Kill, n: usize, seed_offset: u64) {
     let dir = set.dir();
     let c = fault_cluster();
     let started = Instant::now();
-    let calibration = round(&c, &set, dir.path(), Kill::None, 0);
+    let calibration = round(&c, &set, dir.path(), Kill::None, 0, false);
     let run_ms = calibration.first_ms;
     eprintln!(
         "faults {kill:?}: PGBOOT_FAULT_SEED={seed}, {} files ({} without a transaction), {n} kills \
@@ -292,7 +307,7 @@ fn kill_suite(kill: Kill, n: usize, seed_offset: u64) {
         // A fraction of the run, so a seed replays the same points of the run on a faster or
         // slower machine.
         let at = run_ms * rng.range(0, 10_000) / 10_000;
-        let r = round(&c, &set, dir.path(), kill, at);
+        let r = round(&c, &set, dir.path(), kill, at, i % 2 == 0);
         eprintln!("{}", r.line(i));
         rounds.push(r);
     }
