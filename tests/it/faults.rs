@@ -307,7 +307,14 @@ fn kill_suite(kill: Kill, n: usize, seed_offset: u64) {
         // A fraction of the run, so a seed replays the same points of the run on a faster or
         // slower machine.
         let at = run_ms * rng.range(0, 10_000) / 10_000;
-        let r = round(&c, &set, dir.path(), kill, at, i % 2 == 0);
+        let r = round(
+            &c,
+            &set,
+            dir.path(),
+            kill,
+            at,
+            kill == Kill::Postmaster && i % 2 == 0,
+        );
         eprintln!("{}", r.line(i));
         rounds.push(r);
     }
