@@ -12,8 +12,8 @@
 # the same milliseconds). Needs PostgreSQL server binaries (PG_BIN or /usr/lib/postgresql/*).
 #
 # The first run compiles the test binary with the release profile (LTO): about 7 minutes on
-# 2 cores; later runs reuse it. A round takes about a second in release with 300 files, so
-# 200 kills take roughly 3-5 minutes more (the two kill kinds run in parallel).
+# 2 cores; later runs reuse it. A round (run, kill, rerun, checks) takes 2-4 s with 300 files,
+# so 200 kills take roughly 5-10 minutes more (the two kill kinds run in parallel).
 #
 # Prints the seed, every round that broke an invariant, and one summary line per kill kind,
 # then `faults: ...` with the total; exits non-zero when any round failed.
