@@ -7,6 +7,8 @@
 pub mod docker;
 pub mod snap;
 
+pub mod faultset;
+pub mod pgbouncer;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
