@@ -11,6 +11,8 @@
 
 use std::ops::Range;
 
+#[cfg(test)]
+mod bench;
 mod copy;
 mod created;
 mod lexer;

@@ -242,14 +242,14 @@ impl<'a> Stmt<'a> {
 /// transaction block, whether it manages transactions itself, and any lex errors.
 pub fn analyze(src: &str) -> Analysis {
     let (toks, raw_errors) = lex(src);
-    let idx = LineIndex::new(src);
+    let mut idx = LineIndex::new(src);
     let raw = split_raw(src, &toks);
     let mut no_transaction = has_directive(src).then_some(NoTxReason::Directive);
     let mut manages_transaction = false;
     let mut client_copy = None;
     let mut pieces = Vec::with_capacity(raw.len());
     for r in &raw {
-        let piece = to_piece(src, &idx, &toks, r);
+        let piece = to_piece(&mut idx, &toks, r);
         if r.first.is_some() {
             let stmt = Stmt::new(src, &toks[r.toks.clone()]);
             if stmt.manages_transaction() {
@@ -277,7 +277,7 @@ pub fn analyze(src: &str) -> Analysis {
     let errors = raw_errors
         .into_iter()
         .map(|e| {
-            let (line, column) = idx.line_col(src, e.at);
+            let (line, column) = idx.line_col(e.at);
             LexError {
                 line,
                 column,
