@@ -195,6 +195,8 @@ impl<'a> Stmt<'a> {
                     && matches!(self.kind(2), Some(Kind::Word | Kind::QuotedIdent))
                     && self.is(3, "SET")
                     && self.is(4, "TABLESPACE")
+                    // `SET tablespace = …` / `TO …` would be a (nonexistent) parameter.
+                    && !(self.is(5, "TO") || self.text(5) == "=")
                 {
                     Some("ALTER DATABASE SET TABLESPACE")
                 } else if self.is(1, "TABLE") {
