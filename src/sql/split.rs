@@ -16,7 +16,7 @@ pub(super) struct RawPiece {
 
 /// Per-statement state used to decide whether a `;` ends the statement.
 #[derive(Default)]
-struct StmtState {
+pub(super) struct StmtState {
     paren_depth: usize,
     /// Nesting of BEGIN ATOMIC / BEGIN / CASE … END, only inside a SQL-standard routine body.
     atomic_depth: usize,
@@ -27,7 +27,7 @@ struct StmtState {
 }
 
 impl StmtState {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         StmtState {
             only_words: true,
             ..Default::default()
@@ -45,7 +45,7 @@ impl StmtState {
     }
 
     /// Feed one significant token; returns true if it is a `;` that ends the statement.
-    fn feed(&mut self, src: &str, t: &Tok) -> bool {
+    pub(super) fn feed(&mut self, src: &str, t: &Tok) -> bool {
         let was_begin = std::mem::replace(&mut self.prev_was_begin, false);
         match t.kind {
             Kind::Semicolon => return self.paren_depth == 0 && self.atomic_depth == 0,

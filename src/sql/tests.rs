@@ -340,6 +340,37 @@ fn crlf_and_cr_line_endings() {
     assert_eq!((a.errors[0].line, a.errors[0].column), (3, 3));
 }
 
+/// The forms the fixtures do not show; the piece count tells how the probe lexed.
+#[test]
+fn standard_conforming_strings_more_forms() {
+    let probe = "SELECT 'a\\'; SELECT 2; --';\n";
+    let statements = |set: &str| {
+        let a = analyze(&format!("{set}\n{probe}"));
+        assert!(a.errors.is_empty(), "{set}: {:?}", a.errors);
+        a.pieces.iter().filter(|p| !p.is_empty()).count()
+    };
+    assert_eq!(statements("SET standard_conforming_strings = off;"), 2);
+    assert_eq!(statements("SET standard_conforming_strings = 'FALSE';"), 2);
+    assert_eq!(
+        statements("SET standard_conforming_strings = off; DISCARD ALL;"),
+        4
+    );
+    assert_eq!(statements("SET standard_conforming_strings = o;"), 3);
+    assert_eq!(statements("SET standard_conforming_strings = '';"), 3);
+    // Only at the top level: not inside a routine body or parentheses.
+    assert_eq!(
+        statements("CREATE PROCEDURE p() BEGIN ATOMIC SET standard_conforming_strings = off; END;"),
+        3
+    );
+    // An unterminated value is an error, not a panic.
+    assert_eq!(
+        analyze("SET standard_conforming_strings = 'off")
+            .errors
+            .len(),
+        1
+    );
+}
+
 #[test]
 fn leading_keywords_examples() {
     assert_eq!(
@@ -388,6 +419,8 @@ fn sqlish() -> impl Strategy<Value = String> {
         Just(" CASE ".to_string()),
         Just("CREATE FUNCTION ".to_string()),
         Just(" VACUUM ".to_string()),
+        Just("SET standard_conforming_strings = off;".to_string()),
+        Just("RESET ALL;".to_string()),
         Just("é".to_string()),
         Just("😀".to_string()),
         Just("\u{feff}".to_string()),
