@@ -2,6 +2,8 @@
 //! comments) that cover the input byte for byte. Unterminated constructs run to the end of
 //! the input and are reported as [`RawError`]s located by byte offset.
 
+use super::scs::Scs;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
     /// Identifier or keyword (unquoted).
@@ -79,6 +81,10 @@ struct Lexer<'a> {
     b: &'a [u8],
     toks: Vec<Tok>,
     errors: Vec<RawError>,
+    /// `standard_conforming_strings` as the statements so far left it (see `scs`): when off,
+    /// backslashes escape in plain `'…'` strings too.
+    standard_strings: bool,
+    scs: Scs,
 }
 
 impl<'a> Lexer<'a> {
@@ -88,6 +94,8 @@ impl<'a> Lexer<'a> {
             b: src.as_bytes(),
             toks: Vec::new(),
             errors: Vec::new(),
+            standard_strings: true,
+            scs: Scs::new(),
         }
     }
 
@@ -96,7 +104,13 @@ impl<'a> Lexer<'a> {
     }
 
     fn push(&mut self, kind: Kind, start: usize, end: usize) -> usize {
-        self.toks.push(Tok { kind, start, end });
+        let t = Tok { kind, start, end };
+        self.toks.push(t);
+        if kind.significant() {
+            if let Some(on) = self.scs.feed(self.src, &t) {
+                self.standard_strings = on;
+            }
+        }
         end
     }
 
@@ -130,7 +144,7 @@ impl<'a> Lexer<'a> {
                     self.push(Kind::Comment, i, j)
                 }
                 b'/' if next == Some(b'*') => self.block_comment(i),
-                b'\'' => self.string(i, i + 1, false),
+                b'\'' => self.string(i, i + 1, !self.standard_strings),
                 b'"' => self.quoted_ident(i, i + 1),
                 b'$' => self.dollar(i),
                 b';' => self.push(Kind::Semicolon, i, i + 1),
@@ -176,7 +190,8 @@ impl<'a> Lexer<'a> {
     }
 
     /// A string literal whose body starts at `body` (just after the opening quote); the token
-    /// starts at `start` (before any prefix such as `E` or `U&`).
+    /// starts at `start` (before any prefix such as `E` or `U&`). `backslash_escapes`: an
+    /// `E'…'` string, or a plain one while `standard_conforming_strings` is off.
     fn string(&mut self, start: usize, body: usize, backslash_escapes: bool) -> usize {
         let len = self.b.len();
         let mut j = body;
@@ -193,8 +208,11 @@ impl<'a> Lexer<'a> {
                 _ => j += 1,
             }
         }
-        let what = if backslash_escapes {
+        let what = if matches!(self.b[start], b'e' | b'E') {
             "unterminated E'…' string starting here"
+        } else if backslash_escapes {
+            "unterminated quoted string starting here (with standard_conforming_strings off, \
+             a backslash escapes the next character)"
         } else {
             "unterminated quoted string starting here"
         };
@@ -275,7 +293,9 @@ impl<'a> Lexer<'a> {
         let n2 = self.at(start + 2);
         match (c.to_ascii_lowercase(), n1, n2) {
             (b'e', Some(b'\''), _) => return self.string(start, start + 2, true),
-            (b'b' | b'x' | b'n', Some(b'\''), _) => return self.string(start, start + 2, false),
+            // N'…' is a plain string; bit strings never take backslash escapes.
+            (b'n', Some(b'\''), _) => return self.string(start, start + 2, !self.standard_strings),
+            (b'b' | b'x', Some(b'\''), _) => return self.string(start, start + 2, false),
             (b'u', Some(b'&'), Some(b'\'')) => return self.string(start, start + 3, false),
             (b'u', Some(b'&'), Some(b'"')) => return self.quoted_ident(start, start + 3),
             _ => {}

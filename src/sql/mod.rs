@@ -5,17 +5,21 @@
 //! The lexer understands `'…'` strings (with `''` doubling), `E'…'` strings
 //! with backslash escapes, the `U&'…'`, `B'…'`, `X'…'` and `N'…'` prefixes,
 //! `$tag$…$tag$` dollar quoting, `"quoted identifiers"`, `--` line comments
-//! and nested `/* … */` block comments. It never panics: unterminated
-//! constructs extend to the end of the input and are reported as
-//! [`LexError`]s.
+//! and nested `/* … */` block comments, and follows `SET
+//! standard_conforming_strings` statement by statement (backslashes escape in
+//! `'…'` while it is off; see `scs`). It never panics: unterminated constructs
+//! extend to the end of the input and are reported as [`LexError`]s.
 
 use std::ops::Range;
 
+#[cfg(test)]
+mod bench;
 mod copy;
 mod created;
 mod lexer;
 mod lines;
 mod notx;
+mod scs;
 mod split;
 #[cfg(test)]
 mod tests;

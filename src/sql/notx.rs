@@ -195,6 +195,8 @@ impl<'a> Stmt<'a> {
                     && matches!(self.kind(2), Some(Kind::Word | Kind::QuotedIdent))
                     && self.is(3, "SET")
                     && self.is(4, "TABLESPACE")
+                    // `SET tablespace = …` / `TO …` would be a (nonexistent) parameter.
+                    && !(self.is(5, "TO") || self.text(5) == "=")
                 {
                     Some("ALTER DATABASE SET TABLESPACE")
                 } else if self.is(1, "TABLE") {
@@ -242,14 +244,14 @@ impl<'a> Stmt<'a> {
 /// transaction block, whether it manages transactions itself, and any lex errors.
 pub fn analyze(src: &str) -> Analysis {
     let (toks, raw_errors) = lex(src);
-    let idx = LineIndex::new(src);
+    let mut idx = LineIndex::new(src);
     let raw = split_raw(src, &toks);
     let mut no_transaction = has_directive(src).then_some(NoTxReason::Directive);
     let mut manages_transaction = false;
     let mut client_copy = None;
     let mut pieces = Vec::with_capacity(raw.len());
     for r in &raw {
-        let piece = to_piece(src, &idx, &toks, r);
+        let piece = to_piece(&mut idx, &toks, r);
         if r.first.is_some() {
             let stmt = Stmt::new(src, &toks[r.toks.clone()]);
             if stmt.manages_transaction() {
@@ -277,7 +279,7 @@ pub fn analyze(src: &str) -> Analysis {
     let errors = raw_errors
         .into_iter()
         .map(|e| {
-            let (line, column) = idx.line_col(src, e.at);
+            let (line, column) = idx.line_col(e.at);
             LexError {
                 line,
                 column,

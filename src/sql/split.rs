@@ -16,7 +16,7 @@ pub(super) struct RawPiece {
 
 /// Per-statement state used to decide whether a `;` ends the statement.
 #[derive(Default)]
-struct StmtState {
+pub(super) struct StmtState {
     paren_depth: usize,
     /// Nesting of BEGIN ATOMIC / BEGIN / CASE … END, only inside a SQL-standard routine body.
     atomic_depth: usize,
@@ -27,7 +27,7 @@ struct StmtState {
 }
 
 impl StmtState {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         StmtState {
             only_words: true,
             ..Default::default()
@@ -45,7 +45,7 @@ impl StmtState {
     }
 
     /// Feed one significant token; returns true if it is a `;` that ends the statement.
-    fn feed(&mut self, src: &str, t: &Tok) -> bool {
+    pub(super) fn feed(&mut self, src: &str, t: &Tok) -> bool {
         let was_begin = std::mem::replace(&mut self.prev_was_begin, false);
         match t.kind {
             Kind::Semicolon => return self.paren_depth == 0 && self.atomic_depth == 0,
@@ -113,9 +113,10 @@ pub(super) fn split_raw(src: &str, toks: &[Tok]) -> Vec<RawPiece> {
     out
 }
 
-pub(super) fn to_piece(src: &str, idx: &LineIndex, toks: &[Tok], raw: &RawPiece) -> Piece {
+/// The piece for `raw`; `idx` answers fastest when pieces come in order.
+pub(super) fn to_piece(idx: &mut LineIndex, toks: &[Tok], raw: &RawPiece) -> Piece {
     let start = raw.first.map(|i| toks[i].start);
-    let (line, column) = idx.line_col(src, start.unwrap_or(raw.range.start));
+    let (line, column) = idx.line_col(start.unwrap_or(raw.range.start));
     Piece {
         range: raw.range.clone(),
         start,
@@ -131,9 +132,9 @@ pub(super) fn to_piece(src: &str, idx: &LineIndex, toks: &[Tok], raw: &RawPiece)
 /// at the end of input. An empty input yields no pieces.
 pub fn split(src: &str) -> Vec<Piece> {
     let (toks, _) = lex(src);
-    let idx = LineIndex::new(src);
+    let mut idx = LineIndex::new(src);
     split_raw(src, &toks)
         .iter()
-        .map(|r| to_piece(src, &idx, &toks, r))
+        .map(|r| to_piece(&mut idx, &toks, r))
         .collect()
 }

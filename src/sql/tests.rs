@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::lexer::lex;
+use super::lines::{LineIndex, COUNTED};
 use super::notx::Stmt;
 use super::*;
 use proptest::prelude::*;
@@ -272,6 +273,59 @@ fn multibyte_line_col() {
     assert_eq!(line_col_of_byte(src, src.len() + 10), (3, 4));
 }
 
+/// Bytes whose characters `f` counted for columns.
+fn counted<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let before = COUNTED.with(|c| c.get());
+    let out = f();
+    (out, COUNTED.with(|c| c.get()) - before)
+}
+
+/// Asked for every statement of a one-line file in order, the index counts each byte at most
+/// once (counting from the line start each time was quadratic: 35 s for 2 MiB).
+#[test]
+fn line_index_counts_each_byte_once_in_order() {
+    let src = "SELECT 'é', 1; ".repeat(20_000);
+    let mut idx = LineIndex::new(&src);
+    let (last, work) = counted(|| {
+        let mut last = (0, 0);
+        for (at, _) in src.match_indices("SELECT") {
+            let (line, column) = idx.line_col(at);
+            assert_eq!(line, 1);
+            assert!(column > last.1);
+            last = (line, column);
+        }
+        last
+    });
+    assert_eq!(last.1, src.chars().count() - 14);
+    assert!(work <= src.len(), "{work} > {}", src.len());
+}
+
+/// `analyze` and `split` locate every piece of a one-line file, and its lex error, counting
+/// each byte at most once.
+#[test]
+fn analyze_counts_each_byte_once_on_one_line() {
+    let src = format!("{} SELECT 'unterminated", "SELECT 1; ".repeat(20_000));
+    let (a, work) = counted(|| analyze(&src));
+    assert_eq!(a.pieces.len(), 20_001);
+    assert_eq!(a.pieces[20_000].column, 200_002);
+    assert_eq!((a.errors[0].line, a.errors[0].column), (1, 200_009));
+    assert!(work <= src.len(), "analyze: {work} > {}", src.len());
+    let (_, work) = counted(|| split(&src));
+    assert!(work <= src.len(), "split: {work} > {}", src.len());
+}
+
+/// Prints `analyze` throughput (see `bench/lexer.sh`); sizes in MiB from `PGBOOT_BENCH_MIB`.
+#[test]
+#[ignore = "benchmark: bench/lexer.sh --cargo"]
+fn bench_analyze() {
+    let sizes: Vec<usize> = std::env::var("PGBOOT_BENCH_MIB")
+        .unwrap_or_else(|_| "1,2,8".to_string())
+        .split(',')
+        .map(|s| s.trim().parse().expect("PGBOOT_BENCH_MIB: sizes in MiB"))
+        .collect();
+    super::bench::run(&sizes);
+}
+
 #[test]
 fn crlf_and_cr_line_endings() {
     let src = "select 1;\r\nselect 2;\rselect 3;\n\r\nselect 4;";
@@ -284,6 +338,37 @@ fn crlf_and_cr_line_endings() {
     assert_eq!(line_col_of_char_pos(src, 12), (2, 1));
     let a = analyze("select 1;\r\n\r\n  'x");
     assert_eq!((a.errors[0].line, a.errors[0].column), (3, 3));
+}
+
+/// The forms the fixtures do not show; the piece count tells how the probe lexed.
+#[test]
+fn standard_conforming_strings_more_forms() {
+    let probe = "SELECT 'a\\'; SELECT 2; --';\n";
+    let statements = |set: &str| {
+        let a = analyze(&format!("{set}\n{probe}"));
+        assert!(a.errors.is_empty(), "{set}: {:?}", a.errors);
+        a.pieces.iter().filter(|p| !p.is_empty()).count()
+    };
+    assert_eq!(statements("SET standard_conforming_strings = off;"), 2);
+    assert_eq!(statements("SET standard_conforming_strings = 'FALSE';"), 2);
+    assert_eq!(
+        statements("SET standard_conforming_strings = off; DISCARD ALL;"),
+        4
+    );
+    assert_eq!(statements("SET standard_conforming_strings = o;"), 3);
+    assert_eq!(statements("SET standard_conforming_strings = '';"), 3);
+    // Only at the top level: not inside a routine body or parentheses.
+    assert_eq!(
+        statements("CREATE PROCEDURE p() BEGIN ATOMIC SET standard_conforming_strings = off; END;"),
+        3
+    );
+    // An unterminated value is an error, not a panic.
+    assert_eq!(
+        analyze("SET standard_conforming_strings = 'off")
+            .errors
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -334,6 +419,8 @@ fn sqlish() -> impl Strategy<Value = String> {
         Just(" CASE ".to_string()),
         Just("CREATE FUNCTION ".to_string()),
         Just(" VACUUM ".to_string()),
+        Just("SET standard_conforming_strings = off;".to_string()),
+        Just("RESET ALL;".to_string()),
         Just("é".to_string()),
         Just("😀".to_string()),
         Just("\u{feff}".to_string()),
@@ -363,8 +450,41 @@ fn naive_line_col(src: &str, char_pos: usize) -> (usize, usize) {
     unreachable!()
 }
 
+/// (line, column) of `byte` counted from the start of `src`, character by character.
+fn naive_line_col_of_byte(src: &str, byte: usize) -> (usize, usize) {
+    let (mut line, mut col) = (1, 1);
+    let mut chars = src.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if i + c.len_utf8() > byte {
+            break;
+        }
+        let next = chars.peek().map(|&(_, n)| n);
+        if c == '\n' || (c == '\r' && next != Some('\n')) {
+            line += 1;
+            col = 1;
+        } else {
+            col += 1;
+        }
+    }
+    (line, col)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The incremental index gives the naive answers, for positions in order (as pieces ask)
+    /// and in any order, inside characters and past the end.
+    #[test]
+    fn line_index_matches_naive(src in sqlish(), mut at in prop::collection::vec(0usize..300, 0..30), sort in any::<bool>()) {
+        if sort {
+            at.sort_unstable();
+        }
+        let mut idx = LineIndex::new(&src);
+        for &b in &at {
+            prop_assert_eq!(idx.line_col(b), naive_line_col_of_byte(&src, b), "byte {}", b);
+            prop_assert_eq!(line_col_of_byte(&src, b), naive_line_col_of_byte(&src, b));
+        }
+    }
 
     #[test]
     fn never_panics(src in sqlish()) {
