@@ -32,7 +32,6 @@ impl PoolMode {
 
 pub struct PgBouncer {
     pub port: u16,
-    pub mode: PoolMode,
     pub dir: PathBuf,
     child: Child,
     _tmp: tempfile::TempDir,
@@ -132,7 +131,6 @@ impl PgBouncer {
             });
         let mut b = PgBouncer {
             port,
-            mode,
             dir,
             child,
             _tmp: tmp,
@@ -172,11 +170,6 @@ impl PgBouncer {
             "postgres://postgres:{PASSWORD}@127.0.0.1:{}/{db}?sslmode=disable",
             self.port
         )
-    }
-
-    /// PgBouncer's pid (setpriv execs it, so it is the child's).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 }
 
