@@ -38,6 +38,9 @@ pub struct Guard {
     /// Identifies this run in the history (non-transactional files) and in the server's
     /// activity view (`/* pgboot run … */` before statements that cannot run in a transaction).
     pub run_id: String,
+    /// `SET LOCAL …;` for every transaction: behind a transaction pooler the session settings
+    /// (`statement_timeout`, `lock_timeout`) cannot travel in the startup packet.
+    pub local_settings: String,
 }
 
 impl Guard {
@@ -50,7 +53,17 @@ impl Guard {
             file_key: file_key(history_table),
             session: session.map(|l| (l.key, l.pid)),
             run_id: format!("{}-{n:08x}", std::process::id()),
+            local_settings: String::new(),
         }
+    }
+
+    /// Every transaction also sets these (name, milliseconds) with `SET LOCAL`.
+    pub fn with_local_settings(mut self, settings: &[(&str, u128)]) -> Guard {
+        self.local_settings = settings
+            .iter()
+            .map(|(name, ms)| format!("SET LOCAL {name} = {ms};\n"))
+            .collect();
+        self
     }
 
     /// SQL that is true while this run still holds the migration lock (always, without one).

@@ -12,6 +12,12 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "${PG_BIN:-}" ]
   apt-get update -qq
   apt-get install -y -qq postgresql >/dev/null
 fi
+if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ] && [ -z "${PGBOUNCER:-}" ]; then
+  step "PgBouncer not found: installing pgbouncer with apt-get (tests/it/pgbouncer.rs runs racers through it)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq pgbouncer >/dev/null
+fi
 if [ "$(id -u)" = 0 ] && ! command -v setpriv >/dev/null; then
   step "installing util-linux (setpriv runs the test clusters as nobody)"
   apt-get install -y -qq util-linux >/dev/null

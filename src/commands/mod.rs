@@ -210,7 +210,14 @@ impl Context<'_> {
         db: &Db,
         f: impl AsyncFnOnce(&Db, &Guard) -> Result<T>,
     ) -> Result<T> {
-        let guard = Guard::new(&self.s.history_table, None);
+        let mut local = Vec::new();
+        if let Some(d) = self.s.statement_timeout {
+            local.push(("statement_timeout", d.0.as_millis()));
+        }
+        if let Some(d) = self.s.session_lock_timeout {
+            local.push(("lock_timeout", d.0.as_millis()));
+        }
+        let guard = Guard::new(&self.s.history_table, None).with_local_settings(&local);
         f(db, &guard).await
     }
 }

@@ -60,7 +60,8 @@ pub fn file_prefix(t: &TableName, m: &Migration, g: &Guard) -> String {
         raise(ALREADY_RECORDED, "pgboot: the file is already recorded")
     );
     format!(
-        "BEGIN;\nSELECT pg_advisory_xact_lock({});\n{}",
+        "BEGIN;\n{}SELECT pg_advisory_xact_lock({});\n{}",
+        g.local_settings,
         g.file_key,
         do_block(&checks)
     )
@@ -183,7 +184,8 @@ fn owner_check(t: &TableName, m: &Migration, g: &Guard, i: usize) -> String {
 /// Before statement `i` when it runs inside a transaction with its progress record.
 pub fn step_prefix(t: &TableName, m: &Migration, g: &Guard, i: usize) -> String {
     format!(
-        "BEGIN;\nSELECT pg_advisory_xact_lock({});\n{}",
+        "BEGIN;\n{}SELECT pg_advisory_xact_lock({});\n{}",
+        g.local_settings,
         g.file_key,
         do_block(&owner_check(t, m, g, i))
     )

@@ -164,3 +164,55 @@ fn transaction_pooling_later_runs_are_not_blocked_after_a_race() {
     }
     assert_eq!(leftover, None);
 }
+
+/// Behind a transaction pooler the startup packet's options are dropped (PgBouncer's
+/// `ignore_startup_parameters`): statement_timeout must still hold, sent with SET LOCAL.
+#[test]
+fn transaction_pooling_keeps_the_statement_timeout() {
+    let db = cluster().create_db("bouncer_timeout");
+    let bouncer = PgBouncer::start(cluster(), PoolMode::Transaction);
+    let dir = migrations(&[(
+        "001_slow.sql",
+        "CREATE TABLE slow (a int);\nSELECT pg_sleep(3);\n",
+    )]);
+    let r = pgboot(
+        &bouncer.url(&db.name),
+        dir.path(),
+        &["migrate", "--statement-timeout", "300ms"],
+    );
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("57014"), "{}", r.all());
+    assert_eq!(
+        db.count("SELECT count(*) FROM pg_class WHERE relname = 'slow'"),
+        0
+    );
+}
+
+/// Forcing a session lock through a transaction pooler is refused before anything runs.
+#[test]
+fn session_lock_mode_behind_a_transaction_pooler_is_refused() {
+    let db = cluster().create_db("bouncer_session");
+    let bouncer = PgBouncer::start(cluster(), PoolMode::Transaction);
+    let dir = migrations(&[("001_a.sql", "CREATE TABLE a (id int);\n")]);
+    let mut cmd = pgboot_cmd();
+    cmd.env("DATABASE_URL", bouncer.url(&db.name))
+        .env("PGBOOT_MIGRATIONS", dir.path())
+        .env("PGBOOT_LOCK_MODE", "session")
+        .arg("migrate");
+    let r = run(&mut cmd);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("PgBouncer"), "{}", r.all());
+    assert_eq!(
+        db.count("SELECT count(*) FROM pg_class WHERE relname = 'a'"),
+        0
+    );
+    // Through session pooling, the session lock is right.
+    let session = PgBouncer::start(cluster(), PoolMode::Session);
+    let mut cmd = pgboot_cmd();
+    cmd.env("DATABASE_URL", session.url(&db.name))
+        .env("PGBOOT_MIGRATIONS", dir.path())
+        .env("PGBOOT_LOCK_MODE", "session")
+        .arg("migrate");
+    let r = run(&mut cmd);
+    assert_eq!(r.code, 0, "{}", r.all());
+}
