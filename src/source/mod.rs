@@ -1,14 +1,24 @@
 //! Finds migration files in a directory, reads them as normalised text and checksums them.
 //!
-//! Names: `<digits>_<name>.sql` or `<digits>_<name>.up.sql`; `.down.sql` is ignored silently,
-//! hidden files too; anything else gets one warning. Order: (version, file name).
+//! Names: `<digits>_<name>.sql` or `<digits>_<name>.up.sql`, either optionally compressed
+//! (`.gz`, `.xz`, `.zst`: see `compressed`); `.down.sql` is ignored silently, hidden files too;
+//! anything else gets one warning. Order: (version, file name).
+//!
+//! A migration's name, its identity in the history, is the stem without the compression and
+//! `.sql`/`.up.sql` suffixes, and its checksum is over the decompressed, normalised text: so
+//! compressing or decompressing an applied file is not drift.
 
+mod compressed;
+
+use std::collections::HashMap;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::model::Migration;
+
+pub use compressed::{decompress, Compression};
 
 /// The tag stored in front of every checksum, so a later algorithm can be told apart.
 pub const CHECKSUM_TAG: &str = "sha256-lf:";
@@ -34,14 +44,24 @@ pub enum Entry {
 
 /// Classifies a file name. Pure.
 pub fn classify(file_name: &str) -> Entry {
-    if file_name.starts_with('.') || file_name.ends_with(".down.sql") {
+    classify_compressed(file_name).0
+}
+
+/// Classifies a file name and tells how the file is compressed. Pure.
+pub fn classify_compressed(file_name: &str) -> (Entry, Compression) {
+    let (base, compression) = Compression::split(file_name);
+    (classify_base(file_name, base), compression)
+}
+
+fn classify_base(file_name: &str, base: &str) -> Entry {
+    if file_name.starts_with('.') || base.ends_with(".down.sql") {
         return Entry::Ignored;
     }
-    let Some(stem) = file_name
+    let Some(stem) = base
         .strip_suffix(".up.sql")
-        .or_else(|| file_name.strip_suffix(".sql"))
+        .or_else(|| base.strip_suffix(".sql"))
     else {
-        return Entry::Skipped("not a .sql file".into());
+        return Entry::Skipped("not a .sql file (nor .sql.gz, .sql.xz, .sql.zst)".into());
     };
     let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
     if digits == 0 || stem.as_bytes().get(digits) != Some(&b'_') || stem.len() == digits + 1 {
@@ -116,24 +136,32 @@ pub fn discover(dir: &Path) -> Result<Discovery> {
             continue;
         };
         let is_dir = path.is_dir();
-        match classify(&file_name) {
+        let (kind, compression) = classify_compressed(&file_name);
+        match kind {
             Entry::Ignored => {}
             _ if is_dir => warnings.push(format!("skipping {}: a directory", path.display())),
             Entry::Skipped(why) => warnings.push(format!("skipping {}: {why}", path.display())),
-            Entry::Migration { version, stem } => found.push((version, file_name, stem, path)),
+            Entry::Migration { version, stem } => {
+                found.push((version, file_name, stem, path, compression))
+            }
         }
     }
     found.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
 
-    let mut migrations: Vec<Migration> = Vec::with_capacity(found.len());
-    for (version, _, name, path) in found {
-        if let Some(prev) = migrations.iter().find(|m| m.name == name) {
+    // Every clash is found before any file is read.
+    let mut seen: HashMap<&str, &Path> = HashMap::with_capacity(found.len());
+    for (_, _, name, path, _) in &found {
+        if let Some(prev) = seen.insert(name, path) {
             return Err(Error::Source(format!(
                 "{} and {} are the same migration {name}; keep only one of them",
-                prev.path.display(),
+                prev.display(),
                 path.display()
             )));
         }
+    }
+
+    let mut migrations: Vec<Migration> = Vec::with_capacity(found.len());
+    for (version, _, name, path, compression) in found {
         if let Some(prev) = migrations.last().filter(|m| m.version == version) {
             warnings.push(format!(
                 "{} and {} share version {version}; they run in file-name order",
@@ -141,8 +169,7 @@ pub fn discover(dir: &Path) -> Result<Discovery> {
                 path.file_name().unwrap_or_default().to_string_lossy()
             ));
         }
-        let bytes =
-            std::fs::read(&path).map_err(|e| Error::Source(format!("{}: {e}", path.display())))?;
+        let bytes = compressed::read(&path, compression)?;
         let sql = normalize(&decode(&path, bytes)?);
         let checksum = checksum(&sql);
         migrations.push(Migration {
@@ -196,6 +223,197 @@ mod tests {
             classify("99999999999999999999_x.sql"),
             Entry::Skipped(_)
         ));
+    }
+
+    #[test]
+    fn compressed_names() {
+        let m = |v: i64, stem: &str| Entry::Migration {
+            version: v,
+            stem: stem.into(),
+        };
+        for (file, compression) in [
+            ("001_x.sql", Compression::None),
+            ("001_x.sql.gz", Compression::Gzip),
+            ("001_x.sql.xz", Compression::Xz),
+            ("001_x.sql.zst", Compression::Zstd),
+            ("001_x.up.sql.gz", Compression::Gzip),
+            ("001_x.up.sql.zst", Compression::Zstd),
+        ] {
+            assert_eq!(
+                classify_compressed(file),
+                (m(1, "001_x"), compression),
+                "{file}"
+            );
+        }
+        for ignored in [
+            "3_x.down.sql.gz",
+            "3_x.down.sql.xz",
+            "3_x.down.sql.zst",
+            ".1_x.sql.gz",
+        ] {
+            assert_eq!(classify(ignored), Entry::Ignored, "{ignored}");
+        }
+        for skipped in [
+            "dump.gz",
+            "001_x.tar.gz",
+            "001_x.sql.bz2",
+            "001_x.gz.sql.txt",
+            "001_.sql.gz",
+        ] {
+            assert!(matches!(classify(skipped), Entry::Skipped(_)), "{skipped}");
+        }
+        // Only the last suffix is a compression: a file compressed twice is not SQL text.
+        assert!(matches!(classify("001_x.sql.gz.gz"), Entry::Skipped(_)));
+        assert_eq!(classify("001_x.gz.sql"), m(1, "001_x.gz"));
+    }
+
+    /// The plain text and its gzip, xz and zstd copies, made by the crates pgboot decodes with.
+    fn all_formats(text: &str) -> [(&'static str, Vec<u8>); 4] {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(text.as_bytes()).unwrap();
+        let gz = gz.finish().unwrap();
+        let mut xz = Vec::new();
+        lzma_rs::xz_compress(&mut text.as_bytes(), &mut xz).unwrap();
+        let zst = ruzstd::encoding::compress_to_vec(
+            text.as_bytes(),
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        [
+            ("sql", text.as_bytes().to_vec()),
+            ("sql.gz", gz),
+            ("sql.xz", xz),
+            ("sql.zst", zst),
+        ]
+    }
+
+    /// Discovers one file, alone in a directory.
+    fn discover_one(file_name: &str, bytes: &[u8]) -> Result<Migration> {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join(file_name), bytes).unwrap();
+        let mut found = discover(d.path())?;
+        assert_eq!(found.migrations.len(), 1);
+        Ok(found.migrations.remove(0))
+    }
+
+    #[test]
+    fn every_format_gives_the_same_name_and_checksum() {
+        let text = "/** Users */\r\nCREATE TABLE IF NOT EXISTS users (id int, name text);\r\nINSERT INTO users VALUES (1, 'Zoë');\r\nSELECT 'Users complete!' AS status;\r\n".repeat(20);
+        let want = checksum(&normalize(&text));
+        for (ext, bytes) in all_formats(&text) {
+            for name in [format!("007_users.{ext}"), format!("007_users.up.{ext}")] {
+                let m = discover_one(&name, &bytes).unwrap();
+                assert_eq!((m.version, m.name.as_str()), (7, "007_users"), "{name}");
+                assert_eq!(m.checksum, want, "{name}");
+                assert_eq!(m.sql, normalize(&text), "{name}");
+                assert_eq!(m.file_name(), name);
+            }
+        }
+    }
+
+    #[test]
+    fn files_written_by_the_command_line_tools_decode_alike() {
+        let plain = fixture("001_fixture.sql");
+        assert!(
+            plain.contains(&b'\r'),
+            "the fixture keeps its CRLF line ends"
+        );
+        let want = discover_one("001_fixture.sql", &plain).unwrap();
+        for ext in ["gz", "xz", "zst"] {
+            let name = format!("001_fixture.sql.{ext}");
+            let got = discover_one(&name, &fixture(&name)).unwrap();
+            assert_eq!(
+                (got.name, got.checksum),
+                (want.name.clone(), want.checksum.clone()),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn concatenated_members_and_frames_decode_whole() {
+        let [_, (_, gz), _, (_, zst)] = all_formats("SELECT 1;\n");
+        // `cat a.gz b.gz`, `cat a.zst b.zst` and a skippable frame (zstd metadata) in between.
+        let mut skippable = 0x184D_2A50u32.to_le_bytes().to_vec();
+        skippable.extend(3u32.to_le_bytes());
+        skippable.extend(b"abc");
+        for (c, bytes) in [
+            (Compression::Gzip, [gz.clone(), gz].concat()),
+            (Compression::Zstd, [zst.clone(), skippable, zst].concat()),
+        ] {
+            let out = decompress(&bytes[..], c).unwrap();
+            assert_eq!(out, b"SELECT 1;\nSELECT 1;\n", "{c:?}");
+        }
+    }
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/compressed");
+        std::fs::read(dir.join(name)).unwrap()
+    }
+
+    #[test]
+    fn corrupt_and_truncated_files_are_errors_naming_the_file() {
+        let text = "CREATE TABLE IF NOT EXISTS t (id int);\n".repeat(50);
+        let mut sources: Vec<(String, Vec<u8>, bool)> = all_formats(&text)
+            .into_iter()
+            .skip(1)
+            // lzma-rs writes xz without an integrity check (like `xz -C none`): only its
+            // structure can be found broken, not a flipped bit in the data.
+            .map(|(ext, bytes)| (ext.to_owned(), bytes, ext != "sql.xz"))
+            .collect();
+        for ext in ["sql.gz", "sql.xz", "sql.zst"] {
+            sources.push((ext.into(), fixture(&format!("001_fixture.{ext}")), true));
+        }
+        for (ext, bytes, checked) in sources {
+            let name = format!("001_t.{ext}");
+            let mut cases = vec![
+                ("truncated", bytes[..bytes.len() / 2].to_vec()),
+                ("tail cut", bytes[..bytes.len() - 1].to_vec()),
+                ("header only", bytes[..4].to_vec()),
+                ("empty", Vec::new()),
+                ("not compressed", text.as_bytes().to_vec()),
+                ("trailing garbage", [&bytes[..], b"garbage"].concat()),
+            ];
+            if checked {
+                // A flipped bit in the data, and one in the stored check at the end.
+                for (what, at) in [("flipped", bytes.len() / 2), ("check", bytes.len() - 2)] {
+                    let mut flipped = bytes.clone();
+                    flipped[at] ^= 0x10;
+                    cases.push((what, flipped));
+                }
+            }
+            for (what, bytes) in cases {
+                let e = discover_one(&name, &bytes).unwrap_err();
+                let m = e.to_string();
+                assert_eq!(e.exit_code(), 2, "{name} {what}: {m}");
+                assert!(
+                    m.contains(&name) && m.contains("corrupt or truncated"),
+                    "{name} {what}: {m}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_inside_a_compressed_file_reads_like_a_plain_one() {
+        let text = "SELECT 1;\nSELECT '\u{fffd}';";
+        let bad = text.replace('\u{fffd}', "\u{1}");
+        let mut bytes = bad.into_bytes();
+        *bytes.iter_mut().find(|b| **b == 1).unwrap() = 0xff;
+        let plain = discover_one("001_x.sql", &bytes).unwrap_err().to_string();
+        let plain_why = plain.split_once(": ").unwrap().1.to_owned();
+        assert!(
+            plain_why.contains("byte offset 18") && plain_why.contains("line 2"),
+            "{plain}"
+        );
+        let gz = {
+            use std::io::Write;
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(&bytes).unwrap();
+            e.finish().unwrap()
+        };
+        let m = discover_one("001_x.sql.gz", &gz).unwrap_err().to_string();
+        assert!(m.ends_with(&plain_why) && m.contains("001_x.sql.gz"), "{m}");
     }
 
     #[test]
@@ -287,5 +505,20 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("same migration 1_a"));
+        // A plain file and its compressed copy: found before any file is read (the .gz here is
+        // not even valid gzip), naming both.
+        let d = tree(&[
+            ("1_a.sql", ""),
+            ("2_b.sql", ""),
+            ("2_b.sql.gz", "not gzip"),
+            ("1_0.sql.zst", "x"),
+        ]);
+        let e = discover(d.path()).unwrap_err();
+        let m = e.to_string();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            m.contains("2_b.sql and ") && m.contains("2_b.sql.gz are the same migration 2_b"),
+            "{m}"
+        );
     }
 }
