@@ -2,7 +2,8 @@
 //!
 //! Names: `<digits>_<name>.sql` or `<digits>_<name>.up.sql`, either optionally compressed
 //! (`.gz`, `.xz`, `.zst`: see `compressed`); `.down.sql` is ignored silently, hidden files too;
-//! anything else gets one warning. Order: (version, file name).
+//! `.sh` scripts are refused (initdb.d ran them, pgboot does not, and must not skip them
+//! silently); anything else gets one warning. Order: (version, file name).
 //!
 //! A migration's name, its identity in the history, is the stem without the compression and
 //! `.sql`/`.up.sql` suffixes, and its checksum is over the decompressed, normalised text: so
@@ -40,7 +41,13 @@ pub enum Entry {
     Ignored,
     /// Anything else: skipped with a warning that says why.
     Skipped(String),
+    /// A file initdb.d would have run and pgboot will not: an error, naming it, that says what
+    /// to do instead.
+    Refused(String),
 }
+
+/// Why a `.sh` file stops the run, after its path.
+pub const SHELL_REFUSAL: &str = "pgboot does not run shell scripts (docker-entrypoint-initdb.d did), and will not skip one silently; move it out of the migrations directory and do its work another way: values from the environment with \\set and PGBOOT_VAR_* variables in a .sql migration, databases with --create-database, anything else by running the script as a separate step before or after pgboot";
 
 /// Classifies a file name. Pure.
 pub fn classify(file_name: &str) -> Entry {
@@ -56,6 +63,9 @@ pub fn classify_compressed(file_name: &str) -> (Entry, Compression) {
 fn classify_base(file_name: &str, base: &str) -> Entry {
     if file_name.starts_with('.') || base.ends_with(".down.sql") {
         return Entry::Ignored;
+    }
+    if file_name.ends_with(".sh") {
+        return Entry::Refused(SHELL_REFUSAL.into());
     }
     let Some(stem) = base
         .strip_suffix(".up.sql")
@@ -125,6 +135,7 @@ pub fn discover(dir: &Path) -> Result<Discovery> {
     })?;
     let mut found = Vec::new();
     let mut warnings = Vec::new();
+    let mut refused = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::Source(format!("reading {}: {e}", dir.display())))?;
         let path = entry.path();
@@ -141,10 +152,17 @@ pub fn discover(dir: &Path) -> Result<Discovery> {
             Entry::Ignored => {}
             _ if is_dir => warnings.push(format!("skipping {}: a directory", path.display())),
             Entry::Skipped(why) => warnings.push(format!("skipping {}: {why}", path.display())),
+            Entry::Refused(why) => refused.push((path.display().to_string(), why)),
             Entry::Migration { version, stem } => {
                 found.push((version, file_name, stem, path, compression))
             }
         }
+    }
+    if !refused.is_empty() {
+        refused.sort();
+        let why = refused[0].1.clone();
+        let paths: Vec<String> = refused.into_iter().map(|(p, _)| p).collect();
+        return Err(Error::Source(format!("{}: {why}", paths.join(", "))));
     }
     found.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
 
@@ -265,6 +283,45 @@ mod tests {
         // Only the last suffix is a compression: a file compressed twice is not SQL text.
         assert!(matches!(classify("001_x.sql.gz.gz"), Entry::Skipped(_)));
         assert_eq!(classify("001_x.gz.sql"), m(1, "001_x.gz"));
+    }
+
+    #[test]
+    fn shell_scripts_are_refused_with_what_to_do_instead() {
+        let Entry::Refused(why) = classify("00_init-user-db.sh") else {
+            panic!("a .sh file must be refused");
+        };
+        for hint in [
+            "does not run shell scripts",
+            "\\set",
+            "PGBOOT_VAR_",
+            "--create-database",
+            "separate step",
+        ] {
+            assert!(why.contains(hint), "{hint}: {why}");
+        }
+        assert_eq!(classify(".hidden.sh"), Entry::Ignored);
+        // initdb.d ignores these too: a warning is enough.
+        assert!(matches!(classify("init.sh.gz"), Entry::Skipped(_)));
+
+        let d = tree(&[
+            ("001_a.sql", "select 1;"),
+            (
+                "00_init-user-db.sh",
+                "#!/bin/sh\npsql -c 'create database x'\n",
+            ),
+            ("zz_last.sh", ""),
+            ("README.md", ""),
+        ]);
+        let e = discover(d.path()).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        let m = e.to_string();
+        assert!(
+            m.contains("00_init-user-db.sh")
+                && m.contains("zz_last.sh")
+                && m.contains("PGBOOT_VAR_"),
+            "{m}"
+        );
+        assert!(!m.contains("README"), "{m}");
     }
 
     /// The plain text and its gzip, xz and zstd copies, made by the crates pgboot decodes with.
