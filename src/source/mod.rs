@@ -47,7 +47,7 @@ pub enum Entry {
 }
 
 /// Why a `.sh` file stops the run, after its path.
-pub const SHELL_REFUSAL: &str = "pgboot does not run shell scripts (docker-entrypoint-initdb.d did), and will not skip one silently; move it out of the migrations directory and do its work another way: values from the environment with \\set and PGBOOT_VAR_* variables in a .sql migration, databases with --create-database, anything else by running the script as a separate step before or after pgboot";
+pub const SHELL_REFUSAL: &str = "pgboot does not run shell scripts (docker-entrypoint-initdb.d did), and will not skip one silently; move it out of the migrations directory and do its work another way: values from the environment by writing the .sql file in an earlier step, databases with --create-database, anything else by running the script as a separate step before or after pgboot";
 
 /// Classifies a file name. Pure.
 pub fn classify(file_name: &str) -> Entry {
@@ -292,8 +292,7 @@ mod tests {
         };
         for hint in [
             "does not run shell scripts",
-            "\\set",
-            "PGBOOT_VAR_",
+            "earlier step",
             "--create-database",
             "separate step",
         ] {
@@ -318,7 +317,7 @@ mod tests {
         assert!(
             m.contains("00_init-user-db.sh")
                 && m.contains("zz_last.sh")
-                && m.contains("PGBOOT_VAR_"),
+                && m.contains("--create-database"),
             "{m}"
         );
         assert!(!m.contains("README"), "{m}");

@@ -172,7 +172,7 @@ fn a_shell_script_exits_2_naming_it() {
     for hint in [
         "002_create_users.sh",
         "does not run shell scripts",
-        "PGBOOT_VAR_",
+        "--create-database",
         "--create-database",
     ] {
         assert!(r.stderr.contains(hint), "{hint}: {}", r.stderr);
