@@ -284,3 +284,49 @@ fn a_signal_while_waiting_for_the_database_says_nothing_ran() {
     );
     assert!(!r.stderr.contains("rolled back"), "{}", r.all());
 }
+
+/// 53300 (too many clients) on the lock connection is waited out like on the first connection,
+/// not reported as a failed migration.
+#[test]
+fn too_many_clients_on_the_lock_connection_is_retried() {
+    let c = Cluster::init_with(&["max_connections = 4", "superuser_reserved_connections = 0"]);
+    c.start();
+    let url = c.url("postgres");
+    // Three sessions busy for 3 s leave one slot: pgboot's first connection gets it.
+    let busy: Vec<Child> = (0..3)
+        .map(|_| {
+            std::process::Command::new("psql")
+                .arg(&url)
+                .args(["-Xqc", "SELECT pg_sleep(3)"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            try_query(&url, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3)%' AND pid <> pg_backend_pid()")
+                .ok()
+                .and_then(|r| r.first()?.first()?.clone())
+                .as_deref()
+                == Some("3")
+        }),
+        "the busy sessions"
+    );
+    let dir = migrations(&[("001_a.sql", "CREATE TABLE a (id int);\n")]);
+    let r = pgboot(&url, dir.path(), &["migrate", "--wait-timeout", "20s"]);
+    for mut b in busy {
+        let _ = b.wait();
+    }
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stderr.contains("too many clients"),
+        "it had to wait: {}",
+        r.all()
+    );
+    // The lock connection, the second one, logs "connected" only when it had to wait.
+    assert_eq!(r.stderr.matches("INFO connected").count(), 2, "{}", r.all());
+    assert_eq!(count(&url, "SELECT count(*) FROM pgboot.schema_history"), 1);
+    c.stop();
+}
