@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::pg::db::{first_value, Db};
 use crate::pg::quote::quote_literal;
+use crate::pg::session;
 use crate::pg::shutdown::Shutdown;
 
 pub struct Lock {
@@ -41,6 +42,8 @@ pub struct Guard {
     /// `SET LOCAL …;` for every transaction: behind a transaction pooler the session settings
     /// (`statement_timeout`, `lock_timeout`) cannot travel in the startup packet.
     pub local_settings: String,
+    /// Sent after every file: `pg::session::RESET`, plus `CHECK_CLIENT` with a session lock.
+    pub reset: String,
 }
 
 impl Guard {
@@ -54,6 +57,10 @@ impl Guard {
             session: session.map(|l| (l.key, l.pid)),
             run_id: format!("{}-{n:08x}", std::process::id()),
             local_settings: String::new(),
+            reset: match session {
+                Some(_) => format!("{}{}", session::RESET, session::CHECK_CLIENT),
+                None => session::RESET.to_owned(),
+            },
         }
     }
 
@@ -255,9 +262,7 @@ pub async fn pooled(a: &Db, b: &Db) -> Result<bool> {
 /// 14+: `client_connection_check_interval`), so a killed run leaves no backend applying a file
 /// for long. Best effort: older servers only notice at the next write to the socket.
 pub async fn end_with_client(db: &Db) {
-    let sql = "DO $pgboot$BEGIN IF current_setting('server_version_num')::int >= 140000 THEN \
-               PERFORM set_config('client_connection_check_interval', '1s', false); END IF; END$pgboot$";
-    if let Err(e) = db.client.batch_execute(sql).await {
+    if let Err(e) = db.client.batch_execute(session::CHECK_CLIENT).await {
         tracing::debug!(error = %e, "client_connection_check_interval not set");
     }
 }

@@ -21,6 +21,7 @@ use crate::history::guard::{self, Claim, ClaimState};
 use crate::lock::Guard;
 use crate::model::{HistoryProblem, Migration};
 use crate::pg::db::Db;
+use crate::pg::session::AS_CONNECTING_USER;
 use crate::pg::shutdown::Shutdown;
 use crate::sql::{self, Piece};
 
@@ -60,9 +61,11 @@ pub(super) async fn run(
         }
     }
     let ms = started.elapsed().as_secs_f64() * 1000.0;
+    // The file is done: undo its session changes, then record it as the connecting user.
+    let finish = format!("{}{};", g.reset, guard::finish_sql(table, m, g, ms));
     let done = db
         .client
-        .simple_query(&guard::finish_sql(table, m, g, ms))
+        .simple_query(&finish)
         .await
         .map_err(|e| Error::db(format!("recording {} as applied", m.name), e))?;
     let updated = done
@@ -227,13 +230,11 @@ async fn alone(
         }
     }
     let progress = guard::progress_sql(table, m, i + 1);
-    let after = match &index {
-        Some(c) => format!(
-            "BEGIN;\n{}{progress};\nCOMMIT;",
-            guard::index_valid_sql(schema.as_deref(), &c.name)
-        ),
-        None => progress,
+    let valid = match &index {
+        Some(c) => guard::index_valid_sql(schema.as_deref(), &c.name),
+        None => String::new(),
     };
+    let after = format!("BEGIN;\n{AS_CONNECTING_USER}{valid}{progress};\nCOMMIT;");
     if let Err(e) = db.client.batch_execute(&after).await {
         rollback(db).await;
         return Err((e, 0));
@@ -272,10 +273,8 @@ async fn stopped(
         false => {
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             let error = describe_pg_error(&e);
-            let _ = db
-                .client
-                .batch_execute(&guard::fail_sql(table, m, g, ms, &error))
-                .await;
+            let fail = format!("{}{};", g.reset, guard::fail_sql(table, m, g, ms, &error));
+            let _ = db.client.batch_execute(&fail).await;
             NO_TX_FAILED.replace("NAME", &m.name)
         }
     };

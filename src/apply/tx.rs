@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::history::{self, guard, sql::insert_sql, sql::Kind};
 use crate::lock::Guard;
 use crate::pg::db::Db;
+use crate::pg::session::AS_CONNECTING_USER;
 use crate::pg::shutdown::Shutdown;
 use crate::sql;
 
@@ -27,7 +28,11 @@ pub(super) async fn run(
     let m = p.migration;
     let prefix = guard::file_prefix(table, m, g);
     let row = insert_sql(table, m, true, true, None, Kind::Migrate);
-    let batch = format!("{prefix}{}\n;\n{row};\nCOMMIT;", m.sql);
+    // The history row as the connecting user; after COMMIT, the file's session changes undone.
+    let batch = format!(
+        "{prefix}{}\n;\n{AS_CONNECTING_USER}{row};\nCOMMIT;\n{}",
+        m.sql, g.reset
+    );
     let e = match db.client.simple_query(&batch).await {
         Ok(msgs) => {
             log_status_rows(&m.name, &msgs);
@@ -74,12 +79,12 @@ pub(super) async fn run_own(
         Ok(msgs) => {
             log_status_rows(&m.name, &msgs);
             let ms = started.elapsed().as_secs_f64() * 1000.0;
-            history::record(db, table, m, true, true, ms).await
+            history::record(db, table, m, true, true, ms, &g.reset).await
         }
         Err(e) => {
             rollback(db).await;
             let ms = started.elapsed().as_secs_f64() * 1000.0;
-            let _ = history::record(db, table, m, true, false, ms).await;
+            let _ = history::record(db, table, m, true, false, ms, &g.reset).await;
             let file = m.path.display().to_string();
             Err(fail(&file, m, e, 0, None, OWN_TX_FAILED, shutdown))
         }

@@ -12,6 +12,7 @@ use crate::config::TableName;
 use crate::lock::Guard;
 use crate::model::Migration;
 use crate::pg::quote::{quote_ident, quote_literal};
+use crate::pg::session::{AS_CONNECTING_USER, AS_FILE_ROLE, REMEMBER_FILE_ROLE};
 
 /// The session lock is gone (its connection ended): nothing more may run.
 pub const LOCK_LOST: &str = "PGB01";
@@ -181,24 +182,31 @@ fn owner_check(t: &TableName, m: &Migration, g: &Guard, i: usize) -> String {
     )
 }
 
-/// Before statement `i` when it runs inside a transaction with its progress record.
+/// Before statement `i` when it runs inside a transaction with its progress record: the
+/// checks as the connecting user, then the statement as whatever role the file set.
 pub fn step_prefix(t: &TableName, m: &Migration, g: &Guard, i: usize) -> String {
     format!(
-        "BEGIN;\n{}SELECT pg_advisory_xact_lock({});\n{}",
+        "BEGIN;\n{}{REMEMBER_FILE_ROLE}{AS_CONNECTING_USER}SELECT pg_advisory_xact_lock({});\n{}{AS_FILE_ROLE}",
         g.local_settings,
         g.file_key,
         do_block(&owner_check(t, m, g, i))
     )
 }
 
-/// After statement `i`: its progress, in the same transaction.
+/// After statement `i`: its progress, in the same transaction, as the connecting user.
 pub fn step_suffix(t: &TableName, m: &Migration, i: usize) -> String {
-    format!("\n;\n{};\nCOMMIT;", progress_sql(t, m, i + 1))
+    format!(
+        "\n;\n{AS_CONNECTING_USER}{};\nCOMMIT;",
+        progress_sql(t, m, i + 1)
+    )
 }
 
 /// The check alone, before a statement that cannot run in a transaction.
 pub fn check_sql(t: &TableName, m: &Migration, g: &Guard, i: usize) -> String {
-    do_block(&owner_check(t, m, g, i))
+    format!(
+        "BEGIN;\n{AS_CONNECTING_USER}{}COMMIT;",
+        do_block(&owner_check(t, m, g, i))
+    )
 }
 
 /// Records that `done` statements have committed (the heartbeat too).

@@ -154,7 +154,8 @@ async fn load_existing(db: &Db, t: &TableName) -> Result<Vec<Applied>> {
     parse_rows(t, &msgs)
 }
 
-/// Records a migration outside any migration transaction (non-transactional files, failures).
+/// Records a migration outside any migration transaction (a file with its own BEGIN/COMMIT),
+/// after `reset` (the session reset that ends every file), so as the connecting user.
 pub async fn record(
     db: &Db,
     t: &TableName,
@@ -162,16 +163,18 @@ pub async fn record(
     transactional: bool,
     success: bool,
     execution_ms: f64,
+    reset: &str,
 ) -> Result<()> {
+    let row = insert_sql(
+        t,
+        m,
+        transactional,
+        success,
+        Some(execution_ms),
+        Kind::Migrate,
+    );
     db.client
-        .batch_execute(&insert_sql(
-            t,
-            m,
-            transactional,
-            success,
-            Some(execution_ms),
-            Kind::Migrate,
-        ))
+        .batch_execute(&format!("{reset}{row}"))
         .await
         .map_err(|e| Error::db(format!("recording {} in {t}", m.name), e))
 }

@@ -5,6 +5,7 @@
 pub mod createdb;
 pub mod db;
 pub mod quote;
+pub mod session;
 pub mod shutdown;
 pub mod tls;
 pub mod wait;

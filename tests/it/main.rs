@@ -17,4 +17,5 @@ mod migrate;
 mod operate;
 mod pgbouncer;
 mod schema;
+mod session;
 mod verify;
