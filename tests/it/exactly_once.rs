@@ -330,3 +330,39 @@ fn too_many_clients_on_the_lock_connection_is_retried() {
     assert_eq!(count(&url, "SELECT count(*) FROM pgboot.schema_history"), 1);
     c.stop();
 }
+
+/// SIGTERM while the backend cannot answer the cancel (stopped with SIGSTOP): after the grace
+/// period pgboot says the cancel was not confirmed, and exits 143 anyway.
+#[test]
+fn an_unconfirmed_cancel_is_reported_as_such() {
+    if std::env::var("PGBOOT_TEST_PORT").is_ok() {
+        eprintln!("the backend's pid is not ours to signal on an external server: skipped");
+        return;
+    }
+    let db = cluster().create_db("unconfirmed");
+    let dir = migrations(&[("001_slow.sql", "SELECT pg_sleep(20);\n")]);
+    let child = spawn(&db.url, dir.path(), &[]);
+    wait_until(&db, &sleeping("20"), "the sleep");
+    let backend = db
+        .one("SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_sleep(20)%' AND pid <> pg_backend_pid() AND datname = current_database()")
+        .unwrap();
+    let backend: i32 = backend.parse().unwrap();
+    unsafe {
+        libc::kill(backend, libc::SIGSTOP);
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let started = std::time::Instant::now();
+    let r: Run = child.wait_with_output().unwrap().into();
+    let took = started.elapsed();
+    unsafe {
+        libc::kill(backend, libc::SIGCONT);
+    }
+    db.query(&format!("SELECT pg_terminate_backend({backend})"));
+    assert_eq!(r.code, 143, "{}", r.all());
+    assert!(
+        r.stderr.contains("did not confirm the cancel"),
+        "{}",
+        r.all()
+    );
+    assert!(took < Duration::from_secs(10), "it took {took:?}");
+}
