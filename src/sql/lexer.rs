@@ -1,7 +1,13 @@
 //! The lexer: turns source text into tokens (words, literals, punctuation, whitespace and
 //! comments) that cover the input byte for byte. Unterminated constructs run to the end of
 //! the input and are reported as [`RawError`]s located by byte offset.
+//!
+//! psql input (see the `sql` module doc): a `\` where no statement is in progress is a
+//! [`Kind::Meta`] token to the end of its line, and the data after `COPY … FROM STDIN;` or
+//! `\copy … from stdin` is one [`Kind::CopyData`] token, never lexed as SQL.
 
+use super::copy::{self, CopyDetector};
+use super::meta;
 use super::scs::Scs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,11 +31,26 @@ pub(super) enum Kind {
     Punct,
     Space,
     Comment,
+    /// A psql meta-command: a `\` where no statement is in progress, to the end of its line
+    /// (with its `\n`).
+    Meta,
+    /// Inline COPY data. After `COPY … FROM STDIN;` the token starts just after the `;` (the rest
+    /// of that line is part of it); after a `\copy … from stdin` meta token, on the next line.
+    /// `data` is the rows' byte range; `terminated`: a `\.` line ends the rows and the token.
+    CopyData {
+        data_start: usize,
+        data_end: usize,
+        terminated: bool,
+    },
 }
 
 impl Kind {
+    /// Part of a statement: not whitespace, a comment, a meta-command or COPY data.
     pub(super) fn significant(self) -> bool {
-        !matches!(self, Kind::Space | Kind::Comment)
+        !matches!(
+            self,
+            Kind::Space | Kind::Comment | Kind::Meta | Kind::CopyData { .. }
+        )
     }
 }
 
@@ -45,6 +66,8 @@ pub(super) struct Tok {
 pub(super) struct RawError {
     pub(super) at: usize,
     pub(super) message: String,
+    /// A backslash inside a statement.
+    pub(super) stray_backslash: bool,
 }
 
 fn is_ident_start(b: u8) -> bool {
@@ -85,6 +108,12 @@ struct Lexer<'a> {
     /// backslashes escape in plain `'…'` strings too.
     standard_strings: bool,
     scs: Scs,
+    /// Follows the statement in progress: is it `COPY … FROM STDIN`?
+    copy: CopyDetector,
+    /// The `;` just pushed ended a `COPY … FROM STDIN` statement: its data follows.
+    copy_in: bool,
+    /// A stray backslash was reported already (only the first one is).
+    stray: bool,
 }
 
 impl<'a> Lexer<'a> {
@@ -96,6 +125,9 @@ impl<'a> Lexer<'a> {
             errors: Vec::new(),
             standard_strings: true,
             scs: Scs::new(),
+            copy: CopyDetector::default(),
+            copy_in: false,
+            stray: false,
         }
     }
 
@@ -107,15 +139,24 @@ impl<'a> Lexer<'a> {
         let t = Tok { kind, start, end };
         self.toks.push(t);
         if kind.significant() {
+            self.copy.feed(self.src, &t);
             if let Some(on) = self.scs.feed(self.src, &t) {
                 self.standard_strings = on;
+            }
+            if kind == Kind::Semicolon && !self.scs.in_progress() {
+                self.copy_in =
+                    std::mem::take(&mut self.copy).client_copy() == Some(copy::FROM_STDIN);
             }
         }
         end
     }
 
     fn error(&mut self, at: usize, message: String) {
-        self.errors.push(RawError { at, message });
+        self.errors.push(RawError {
+            at,
+            message,
+            stray_backslash: false,
+        });
     }
 
     fn run(mut self) -> (Vec<Tok>, Vec<RawError>) {
@@ -147,7 +188,14 @@ impl<'a> Lexer<'a> {
                 b'\'' => self.string(i, i + 1, !self.standard_strings),
                 b'"' => self.quoted_ident(i, i + 1),
                 b'$' => self.dollar(i),
-                b';' => self.push(Kind::Semicolon, i, i + 1),
+                b';' => {
+                    let end = self.push(Kind::Semicolon, i, i + 1);
+                    match std::mem::take(&mut self.copy_in) {
+                        true => self.copy_data(end, true),
+                        false => end,
+                    }
+                }
+                b'\\' => self.backslash(i),
                 b'(' => self.push(Kind::LParen, i, i + 1),
                 b')' => self.push(Kind::RParen, i, i + 1),
                 b'0'..=b'9' => self.number(i),
@@ -160,6 +208,55 @@ impl<'a> Lexer<'a> {
             };
         }
         (self.toks, self.errors)
+    }
+
+    /// A `\`: a meta-command where no statement is in progress, else a stray backslash.
+    fn backslash(&mut self, start: usize) -> usize {
+        if self.scs.in_progress() {
+            if !std::mem::replace(&mut self.stray, true) {
+                self.errors.push(RawError {
+                    at: start,
+                    message: "backslash inside a statement: psql would run a meta-command here; \
+                              pgboot takes meta-commands only between statements (after the \
+                              previous `;`)"
+                        .to_string(),
+                    stray_backslash: true,
+                });
+            }
+            return self.push(Kind::Punct, start, start + 1);
+        }
+        let end = match self.src[start..].find('\n') {
+            Some(k) => start + k + 1,
+            None => self.b.len(),
+        };
+        self.push(Kind::Meta, start, end);
+        let (name, args) = meta::parse_line(&self.src[start + 1..end]);
+        if name == "copy" && meta::copy_from_stdin(args) {
+            self.copy_data(end, false)
+        } else {
+            end
+        }
+    }
+
+    /// The data after a `COPY … FROM STDIN` statement whose `;` ends at `from` (`statement`),
+    /// or after a `\copy … from stdin` line ending at `from`; see [`Kind::CopyData`].
+    fn copy_data(&mut self, from: usize, statement: bool) -> usize {
+        let block = copy::data_block(self.src, from, statement);
+        if let Some(at) = block.trailing {
+            self.error(
+                at,
+                "text after `COPY … FROM STDIN;` on the same line: psql reads the COPY data \
+                 from the next line on and would run this only after the data; end the line \
+                 after the `;`"
+                    .to_string(),
+            );
+        }
+        let kind = Kind::CopyData {
+            data_start: block.data.start,
+            data_end: block.data.end,
+            terminated: block.terminated,
+        };
+        self.push(kind, from, block.end)
     }
 
     fn block_comment(&mut self, start: usize) -> usize {

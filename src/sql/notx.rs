@@ -28,7 +28,7 @@ fn has_directive(src: &str) -> bool {
 
 /// A view of a statement's significant tokens (without the terminating `;`).
 pub(super) struct Stmt<'a> {
-    src: &'a str,
+    pub(super) src: &'a str,
     pub(super) toks: Vec<Tok>,
 }
 
@@ -251,7 +251,7 @@ pub fn analyze(src: &str) -> Analysis {
     let mut client_copy = None;
     let mut pieces = Vec::with_capacity(raw.len());
     for r in &raw {
-        let piece = to_piece(&mut idx, &toks, r);
+        let piece = to_piece(src, &mut idx, &toks, r);
         if r.first.is_some() {
             let stmt = Stmt::new(src, &toks[r.toks.clone()]);
             if stmt.manages_transaction() {
@@ -276,10 +276,14 @@ pub fn analyze(src: &str) -> Analysis {
         }
         pieces.push(piece);
     }
+    let mut stray_backslash = None;
     let errors = raw_errors
         .into_iter()
         .map(|e| {
             let (line, column) = idx.line_col(e.at);
+            if e.stray_backslash {
+                stray_backslash = Some((line, column));
+            }
             LexError {
                 line,
                 column,
@@ -293,6 +297,7 @@ pub fn analyze(src: &str) -> Analysis {
         manages_transaction,
         client_copy,
         errors,
+        stray_backslash,
     }
 }
 

@@ -42,6 +42,12 @@ impl Scs {
         }
     }
 
+    /// Whether a statement is in progress: a significant token came since the last `;` that
+    /// ended one (or since the start).
+    pub(super) fn in_progress(&self) -> bool {
+        !self.head.is_empty()
+    }
+
     /// Feed one significant token. Returns the new value of `standard_conforming_strings`
     /// when `t` is the `;` that ends a statement setting it.
     pub(super) fn feed(&mut self, src: &str, t: &Tok) -> Option<bool> {

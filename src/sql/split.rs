@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use super::lexer::{lex, word_is, Kind, Tok};
 use super::lines::LineIndex;
-use super::Piece;
+use super::{meta, CopyData, Meta, Piece, PieceKind};
 
 /// A piece together with the indexes of its tokens.
 pub(super) struct RawPiece {
@@ -86,22 +86,46 @@ pub(super) fn split_raw(src: &str, toks: &[Tok]) -> Vec<RawPiece> {
     let mut tok_start = 0usize;
     let mut first: Option<usize> = None;
     let mut st = StmtState::new();
-    for (i, t) in toks.iter().enumerate() {
-        if !t.kind.significant() {
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
+        let ends = match t.kind {
+            // The lexer makes a meta-command only where no statement is in progress.
+            Kind::Meta => {
+                first = Some(i);
+                true
+            }
+            _ if !t.kind.significant() => false,
+            _ => {
+                let ends = st.feed(src, t);
+                if !ends && first.is_none() && t.kind != Kind::Semicolon {
+                    first = Some(i);
+                }
+                ends
+            }
+        };
+        if !ends {
+            i += 1;
             continue;
         }
-        if st.feed(src, t) {
-            out.push(RawPiece {
-                range: piece_start..t.end,
-                toks: tok_start..i + 1,
-                first: first.take(),
-            });
-            piece_start = t.end;
-            tok_start = i + 1;
-            st = StmtState::new();
-        } else if first.is_none() && t.kind != Kind::Semicolon {
-            first = Some(i);
-        }
+        // COPY data follows its statement's `;` or its `\copy` line at once.
+        let last = match toks.get(i + 1) {
+            Some(Tok {
+                kind: Kind::CopyData { .. },
+                ..
+            }) => i + 1,
+            _ => i,
+        };
+        let end = toks[last].end;
+        out.push(RawPiece {
+            range: piece_start..end,
+            toks: tok_start..last + 1,
+            first: first.take(),
+        });
+        piece_start = end;
+        tok_start = last + 1;
+        st = StmtState::new();
+        i = last + 1;
     }
     if piece_start < src.len() {
         out.push(RawPiece {
@@ -114,27 +138,55 @@ pub(super) fn split_raw(src: &str, toks: &[Tok]) -> Vec<RawPiece> {
 }
 
 /// The piece for `raw`; `idx` answers fastest when pieces come in order.
-pub(super) fn to_piece(idx: &mut LineIndex, toks: &[Tok], raw: &RawPiece) -> Piece {
-    let start = raw.first.map(|i| toks[i].start);
+pub(super) fn to_piece(src: &str, idx: &mut LineIndex, toks: &[Tok], raw: &RawPiece) -> Piece {
+    let first = raw.first.map(|i| toks[i]);
+    let start = first.map(|t| t.start);
     let (line, column) = idx.line_col(start.unwrap_or(raw.range.start));
+    let data = match toks[raw.toks.clone()].last().map(|t| t.kind) {
+        Some(Kind::CopyData {
+            data_start,
+            data_end,
+            terminated,
+        }) => Some(CopyData {
+            range: data_start..data_end,
+            line: idx.line_col(data_start).0,
+            terminated,
+        }),
+        _ => None,
+    };
+    let kind = match (first, data) {
+        (Some(t), data) if t.kind == Kind::Meta => {
+            let (name, args) = meta::parse_line(&src[t.start + 1..t.end]);
+            PieceKind::Meta(Meta {
+                name: name.to_string(),
+                args: args.to_string(),
+                line,
+                data,
+            })
+        }
+        (_, Some(data)) => PieceKind::CopyIn(data),
+        (_, None) => PieceKind::Sql,
+    };
     Piece {
         range: raw.range.clone(),
         start,
         line,
         column,
+        kind,
     }
 }
 
 /// Split the whole input into pieces (including empty ones), never panicking.
 ///
 /// A piece ends after a `;` that is outside strings, comments, quoted identifiers, dollar-quoted
-/// bodies, parentheses and SQL-standard `BEGIN ATOMIC … END` routine bodies; the last piece ends
-/// at the end of input. An empty input yields no pieces.
+/// bodies, parentheses and SQL-standard `BEGIN ATOMIC … END` routine bodies, after the data that
+/// follows `COPY … FROM STDIN;`, or after a psql meta-command line (see the module doc); the last
+/// piece ends at the end of input. An empty input yields no pieces.
 pub fn split(src: &str) -> Vec<Piece> {
     let (toks, _) = lex(src);
     let mut idx = LineIndex::new(src);
     split_raw(src, &toks)
         .iter()
-        .map(|r| to_piece(&mut idx, &toks, r))
+        .map(|r| to_piece(src, &mut idx, &toks, r))
         .collect()
 }

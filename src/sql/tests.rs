@@ -24,6 +24,11 @@ use proptest::prelude::*;
 ///   and for statements their first keywords, what they create, and the per-statement rules:
 ///   `no-transaction: <label>` when PostgreSQL refuses it inside a transaction block and
 ///   `manages the transaction` for BEGIN/COMMIT/…;
+/// * for a `COPY … FROM STDIN` piece, its data: the lines of the rows, how many, and whether a
+///   `\.` line ended them; for a psql meta-command, its name, args and [`meta_action`] (and the
+///   data of `\copy … from stdin`);
+/// * when the file refers to psql variables, each reference (form, name, position) and the
+///   file as [`interpolate`] rewrites it with [`lookup`]'s values;
 /// * the piece's text, one source line per `|` row: line breaks show as `␊` (LF) and `␍` (CR),
 ///   tabs as `␉`, a byte order mark as `<BOM>`; a row ending in `|` ends the piece without a
 ///   line break.
@@ -52,6 +57,10 @@ fn render(src: &str) -> String {
     for e in &a.errors {
         writeln!(out, "lex error at {}:{}: {}", e.line, e.column, e.message).unwrap();
     }
+    if let Some((line, column)) = a.stray_backslash {
+        writeln!(out, "stray backslash at {line}:{column}").unwrap();
+    }
+    out.push_str(&render_variables(src));
     let pieces = split(src);
     assert_eq!(a.pieces, pieces, "analyze and split disagree");
     writeln!(out, "pieces: {}", pieces.len()).unwrap();
@@ -66,6 +75,23 @@ fn render(src: &str) -> String {
         )
         .unwrap();
         let text = p.text(src);
+        if let PieceKind::Meta(m) = &p.kind {
+            writeln!(out, "meta-command at {}:{}", p.line, p.column).unwrap();
+            assert_eq!(m.line, p.line);
+            writeln!(
+                out,
+                "    \\{} «{}»: {:?}",
+                m.name,
+                m.args,
+                meta_action(&m.name)
+            )
+            .unwrap();
+            if let Some(d) = &m.data {
+                out.push_str(&render_copy_data(src, d));
+            }
+            out.push_str(&show_text(text));
+            continue;
+        }
         match p.start {
             None => writeln!(out, "empty at {}:{}", p.line, p.column).unwrap(),
             Some(s) => {
@@ -101,7 +127,70 @@ fn render(src: &str) -> String {
                 }
             }
         }
+        if let PieceKind::CopyIn(d) = &p.kind {
+            let statement = p.sql_text(src);
+            assert!(statement.ends_with('\n') || p.range.start + statement.len() == src.len());
+            out.push_str(&render_copy_data(src, d));
+        }
         out.push_str(&show_text(text));
+    }
+    out
+}
+
+/// `    copy data: …` for [`render`]: the rows' lines, count, and whether `\.` ended them.
+fn render_copy_data(src: &str, d: &CopyData) -> String {
+    let data = &src[d.range.clone()];
+    let rows = data.matches('\n').count() + usize::from(!data.is_empty() && !data.ends_with('\n'));
+    let lines = match rows {
+        0 => format!("no rows (line {})", d.line),
+        n => format!(
+            "lines {}..{} ({n} row{})",
+            d.line,
+            d.line + n - 1,
+            if n == 1 { "" } else { "s" }
+        ),
+    };
+    let end = match d.terminated {
+        true => "ended by \\.",
+        false => "unterminated: input ended before \\.",
+    };
+    format!("    copy data: {lines}, bytes {:?}, {end}\n", d.range)
+}
+
+/// The values [`render`] interpolates: none for names starting with `undefined`, a value with
+/// a backslash for names containing `path`, else one with quotes.
+fn lookup(name: &str) -> Option<String> {
+    if name.starts_with("undefined") {
+        None
+    } else if name.contains("path") {
+        Some("C:\\dir\\it's".to_string())
+    } else {
+        Some(format!("it's \"{name}\""))
+    }
+}
+
+/// The variables section of [`render`] (nothing when `src` has none).
+fn render_variables(src: &str) -> String {
+    let vars = variables(src);
+    if vars.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    for v in &vars {
+        let text = &src[v.range.clone()];
+        writeln!(
+            out,
+            "variable {text} ({:?} {}) at {}:{}",
+            v.form, v.name, v.line, v.column
+        )
+        .unwrap();
+    }
+    match interpolate(src, lookup) {
+        Err(e) => writeln!(out, "interpolated: error: {e}").unwrap(),
+        Ok(text) => {
+            writeln!(out, "interpolated:").unwrap();
+            out.push_str(&show_text(&text));
+        }
     }
     out
 }
