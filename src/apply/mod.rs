@@ -20,8 +20,10 @@ use crate::pg::shutdown::Shutdown;
 use crate::plan;
 use crate::sql::{self, Analysis, NoTxReason};
 
+mod copy;
 mod failure;
 mod notx;
+mod psql;
 mod tx;
 
 /// How a file will run. Shared by `migrate` and everything that describes a run.
@@ -83,17 +85,8 @@ pub fn schedule<'a>(applied: &[Applied], migrations: &'a [Migration]) -> Schedul
 /// Lexes a file; an unterminated string or comment is an error naming file:line:column.
 pub fn prepare(m: &Migration) -> Result<Prepared<'_>> {
     let analysis = sql::analyze(&m.sql);
-    // Before the lex errors: the data rows after `COPY … FROM stdin` do not lex as SQL.
-    if let Some(c) = &analysis.client_copy {
-        return Err(Error::Source(format!(
-            "{}:{}:{}: {} needs a client-side data stream, which pgboot does not provide yet; \
-             nothing was applied. Load the data with psql, or put it in INSERT statements",
-            m.path.display(),
-            c.line,
-            c.column,
-            c.what
-        )));
-    }
+    // Before the lex errors: a meta-command pgboot refuses says why better than the lexer.
+    psql::check(m, &analysis)?;
     if let Some(e) = analysis.errors.first() {
         return Err(Error::Source(format!(
             "{}:{}:{}: {}; nothing was applied",

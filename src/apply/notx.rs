@@ -14,7 +14,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::{fail, guard_error, log_status_rows, original_position, relocate, rollback, Prepared};
+use super::{
+    copy, fail, guard_error, log_status_rows, original_position, relocate, rollback, Prepared,
+};
 use crate::config::TableName;
 use crate::error::{describe_pg_error, Coordination, Error, Result};
 use crate::history::guard::{self, Claim, ClaimState};
@@ -23,7 +25,7 @@ use crate::model::{HistoryProblem, Migration};
 use crate::pg::db::Db;
 use crate::pg::session::AS_CONNECTING_USER;
 use crate::pg::shutdown::Shutdown;
-use crate::sql::{self, Piece};
+use crate::sql::{self, Piece, PieceKind};
 
 const NO_TX_FAILED: &str = "the file ran outside a transaction: the statements before this one committed and are recorded; this one failed and is recorded as failed: fix it, then `pgboot repair NAME --yes` resumes with it";
 const NO_TX_INTERRUPTED: &str = "the file ran outside a transaction and was interrupted: the statements before this one committed and are recorded; the next run resumes with this one";
@@ -41,7 +43,14 @@ pub(super) async fn run(
     let m = p.migration;
     let started = Instant::now();
     let (start, resuming) = claim(db, table, m, g, shutdown).await?;
-    let pieces: Vec<&Piece> = p.analysis.pieces.iter().filter(|x| !x.is_empty()).collect();
+    // The statements, in order: what progress counts. Ignored meta-commands and `\echo` are
+    // not statements.
+    let pieces: Vec<&Piece> = p
+        .analysis
+        .pieces
+        .iter()
+        .filter(|x| !x.is_empty() && !matches!(x.kind, PieceKind::Meta(_)))
+        .collect();
     if resuming {
         let line = pieces.get(start).map(|x| x.line).unwrap_or(0);
         let next = start + 1;
@@ -52,9 +61,15 @@ pub(super) async fn run(
             return Err(Error::Interrupted(sig));
         }
         let text = piece.text(&m.sql);
-        let step = match sql::runs_alone(text) {
-            true => alone(db, table, m, g, i, text, resuming && i == start).await,
-            false => in_transaction(db, table, m, g, i, text).await,
+        let step = match &piece.kind {
+            PieceKind::CopyIn(data) => {
+                let rows = &m.sql[data.range.clone()];
+                copy_step(db, table, m, g, i, piece.sql_text(&m.sql), rows).await
+            }
+            _ if sql::runs_alone(text) => {
+                alone(db, table, m, g, i, text, resuming && i == start).await
+            }
+            _ => in_transaction(db, table, m, g, i, text).await,
         };
         if let Err((e, sent_before)) = step {
             return Err(stopped(db, table, m, g, piece, e, sent_before, started, shutdown).await);
@@ -183,6 +198,34 @@ async fn in_transaction(
     }
 }
 
+/// `COPY … FROM stdin` and its rows, with the checks and its progress, in one transaction.
+async fn copy_step(
+    db: &Db,
+    table: &TableName,
+    m: &Migration,
+    g: &Guard,
+    i: usize,
+    statement: &str,
+    rows: &str,
+) -> std::result::Result<(), StepError> {
+    let prefix = guard::step_prefix(table, m, g, i);
+    let result = async {
+        db.client.batch_execute(&prefix).await.map_err(|e| (e, 0))?;
+        copy::copy_in(db, statement, rows)
+            .await
+            .map_err(|e| (e, 0))?;
+        db.client
+            .batch_execute(&guard::step_suffix(table, m, i))
+            .await
+            .map_err(|e| (e, 0))
+    }
+    .await;
+    if result.is_err() {
+        rollback(db).await;
+    }
+    result
+}
+
 /// A statement PostgreSQL refuses in a transaction: check, run it alone (tagged), then record.
 async fn alone(
     db: &Db,
@@ -282,7 +325,21 @@ async fn stopped(
     let pos = original_position(&e).map(|p| p.saturating_sub(sent_before as u32));
     let offset = m.sql[..piece.range.start].chars().count();
     let file = m.path.display().to_string();
-    let mut f = fail(&file, m, e, 0, Some(piece.line), &outcome, shutdown);
+    let line = match &piece.kind {
+        PieceKind::CopyIn(data) => {
+            copy::row_line(e.as_db_error().and_then(|d| d.where_()), data.line)
+        }
+        _ => None,
+    };
+    let mut f = fail(
+        &file,
+        m,
+        e,
+        0,
+        line.or(Some(piece.line)),
+        &outcome,
+        shutdown,
+    );
     if let Error::Migration(mf) = &mut f {
         relocate(mf, pos.filter(|p| *p > 0), offset, &m.sql);
     }

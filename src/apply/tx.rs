@@ -2,7 +2,10 @@
 //! round trip, so the file and its row commit together or not at all. A file with its own
 //! BEGIN/COMMIT is sent as written after the same checks, then recorded.
 
-use super::{fail, guard_error, log_status_rows, rollback, Prepared};
+use super::psql::{self, Segment};
+use super::{
+    copy, fail, guard_error, log_status_rows, original_position, relocate, rollback, Prepared,
+};
 use crate::config::TableName;
 use crate::error::{Error, Result};
 use crate::history::{self, guard, sql::insert_sql, sql::Kind};
@@ -26,12 +29,16 @@ pub(super) async fn run(
     shutdown: &Shutdown,
 ) -> Result<()> {
     let m = p.migration;
+    if psql::needs_segments(&p.analysis) {
+        return segmented(db, table, p, g, shutdown).await;
+    }
     let prefix = guard::file_prefix(table, m, g);
     let row = insert_sql(table, m, true, true, None, Kind::Migrate);
+    let text = psql::sendable(&m.sql, &p.analysis.pieces);
     // The history row as the connecting user; after COMMIT, the file's session changes undone.
     let batch = format!(
-        "{prefix}{}\n;\n{AS_CONNECTING_USER}{row};\nCOMMIT;\n{}",
-        m.sql, g.reset
+        "{prefix}{text}\n;\n{AS_CONNECTING_USER}{row};\nCOMMIT;\n{}",
+        g.reset
     );
     let e = match db.client.simple_query(&batch).await {
         Ok(msgs) => {
@@ -57,6 +64,79 @@ pub(super) async fn run(
         }
     }
     Err(err)
+}
+
+/// A transactional file with COPY data (or `\echo`): one transaction over several round trips —
+/// the checks, each run of SQL, each COPY with its rows streamed, then the history row.
+async fn segmented(
+    db: &Db,
+    table: &TableName,
+    p: &Prepared<'_>,
+    g: &Guard,
+    shutdown: &Shutdown,
+) -> Result<()> {
+    let m = p.migration;
+    let file = m.path.display().to_string();
+    let prefix = guard::file_prefix(table, m, g);
+    if let Err(e) = db.client.batch_execute(&prefix).await {
+        rollback(db).await;
+        return Err(guard_error(&e, m)
+            .unwrap_or_else(|| Error::db(format!("checking before {}", m.name), e)));
+    }
+    for seg in psql::segments(&m.sql, &p.analysis.pieces) {
+        let failed = match seg {
+            Segment::Echo(text) => {
+                tracing::info!(migration = %m.name, "echo: {text}");
+                continue;
+            }
+            Segment::Sql { text, offset_chars } => match db.client.simple_query(&text).await {
+                Ok(msgs) => {
+                    log_status_rows(&m.name, &msgs);
+                    continue;
+                }
+                Err(e) => (e, offset_chars, None),
+            },
+            Segment::Copy { piece, data } => {
+                let statement = piece.sql_text(&m.sql);
+                match copy::copy_in(db, statement, &m.sql[data.range.clone()]).await {
+                    Ok(rows) => {
+                        tracing::debug!(migration = %m.name, rows, line = data.line, "copied {rows} rows");
+                        continue;
+                    }
+                    Err(e) => {
+                        let context = e.as_db_error().and_then(|d| d.where_());
+                        let row = copy::row_line(context, data.line);
+                        let offset = m.sql[..piece.range.start].chars().count();
+                        (e, offset, row.or(Some(piece.line)))
+                    }
+                }
+            }
+        };
+        let (e, offset, line) = failed;
+        rollback(db).await;
+        let pos = original_position(&e);
+        let mut err = fail(&file, m, e, 0, line, ROLLED_BACK, shutdown);
+        if let Error::Migration(mf) = &mut err {
+            if line.is_none() || pos.is_some() {
+                relocate(mf, pos, offset, &m.sql);
+            }
+            if mf.line.is_none() && replayable(&mf.sqlstate) {
+                if let Some(piece) = locate_by_replay(db, p).await {
+                    mf.line = Some(piece.line);
+                    mf.column = Some(piece.column);
+                    mf.outcome.push_str(FOUND_BY_REPLAY);
+                }
+            }
+        }
+        return Err(err);
+    }
+    let row = insert_sql(table, m, true, true, None, Kind::Migrate);
+    let end = format!("{AS_CONNECTING_USER}{row};\nCOMMIT;\n{}", g.reset);
+    if let Err(e) = db.client.batch_execute(&end).await {
+        rollback(db).await;
+        return Err(Error::db(format!("recording {}", m.name), e));
+    }
+    Ok(())
 }
 
 /// A file with its own BEGIN/COMMIT: the checks first, in a transaction of their own.
@@ -102,7 +182,8 @@ fn replayable(sqlstate: &str) -> bool {
 async fn locate_by_replay<'a>(db: &Db, p: &'a Prepared<'_>) -> Option<&'a sql::Piece> {
     db.client.batch_execute("BEGIN").await.ok()?;
     let mut found = None;
-    for piece in p.analysis.pieces.iter().filter(|x| !x.is_empty()) {
+    let sql_pieces = p.analysis.pieces.iter().filter(|x| !x.is_empty());
+    for piece in sql_pieces.filter(|x| x.kind == sql::PieceKind::Sql) {
         if db
             .client
             .batch_execute(piece.text(&p.migration.sql))

@@ -182,35 +182,58 @@ fn an_interrupted_create_index_concurrently_is_rebuilt_not_recorded_invalid() {
 }
 
 #[test]
-fn copy_from_the_client_is_refused_before_anything_runs() {
-    let db = cluster().create_db("copy");
-    for (name, sql, line) in [
-        (
-            "001_dump.sql",
-            "CREATE TABLE t (a int);\n\nCOPY public.t (a) FROM stdin;\n1\n2\n\\.\n",
-            3,
-        ),
-        (
-            "001_out.sql",
-            "-- pgboot:no-transaction\nCREATE TABLE t (a int);\nCOPY (SELECT 1) TO STDOUT;\n",
-            3,
-        ),
+fn copy_rows_inline_load_and_copy_to_the_client_is_refused() {
+    // pg_dump's format: the rows follow the statement, up to \.; in a transactional file and
+    // in a non-transactional one (a statement of its own there).
+    for (name, directive) in [
+        ("001_dump.sql", ""),
+        ("002_dump.sql", "-- pgboot:no-transaction\n"),
     ] {
-        let dir = migrations(&[(name, sql)]);
+        let table = name.replace(".sql", "").replace("0", "t");
+        let sql = format!("{directive}CREATE TABLE {table} (a int, b text);\n\nCOPY public.{table} (a, b) FROM stdin;\n1\tit's\n2\t\\N\n\\.\nSELECT 'done' AS status;\n");
+        let dir = migrations(&[(name, &sql)]);
+        let db = cluster().create_db("copy");
         let r = pgboot(&db.url, dir.path(), &["migrate"]);
-        assert_eq!(r.code, 2, "{}", r.all());
-        assert!(
-            r.stderr.contains(&format!("{name}:{line}:1: COPY")),
-            "{}",
-            r.all()
-        );
+        assert_eq!(r.code, 0, "{}", r.all());
         assert_eq!(
-            db.count("SELECT count(*) FROM pg_class WHERE relname = 't'"),
-            0
+            db.count(&format!(
+                "SELECT count(*) FROM {table} WHERE b = 'it''s' OR b IS NULL"
+            )),
+            2
         );
-        let p = pgboot(&db.url, dir.path(), &["plan"]);
-        assert_eq!(p.code, 2, "plan names the stop too: {}", p.all());
     }
+    // A bad row names its own line, and the file is rolled back.
+    let dir = migrations(&[(
+        "003_bad.sql",
+        "CREATE TABLE t3 (a int);\nCOPY t3 FROM stdin;\n1\n2\nthree\n\\.\n",
+    )]);
+    let db = cluster().create_db("copy_bad");
+    let r = pgboot(&db.url, dir.path(), &["migrate"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr.contains("003_bad.sql:5"),
+        "the row's line: {}",
+        r.all()
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM pg_class WHERE relname = 't3'"),
+        0
+    );
+    // COPY … TO STDOUT needs a client terminal: refused before anything runs.
+    let dir = migrations(&[(
+        "004_out.sql",
+        "-- pgboot:no-transaction\nCREATE TABLE t4 (a int);\nCOPY (SELECT 1) TO STDOUT;\n",
+    )]);
+    let db = cluster().create_db("copy_out");
+    let r = pgboot(&db.url, dir.path(), &["migrate"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("004_out.sql:3:1: COPY"), "{}", r.all());
+    assert_eq!(
+        db.count("SELECT count(*) FROM pg_class WHERE relname = 't4'"),
+        0
+    );
+    let p = pgboot(&db.url, dir.path(), &["plan"]);
+    assert_eq!(p.code, 2, "plan names the stop too: {}", p.all());
 }
 
 #[test]

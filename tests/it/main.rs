@@ -11,6 +11,7 @@ mod concurrency;
 mod config_errors;
 mod connect;
 mod docker;
+mod dumps;
 mod exactly_once;
 mod faults;
 mod migrate;
