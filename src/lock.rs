@@ -234,26 +234,47 @@ fn nth_value(msgs: &[tokio_postgres::SimpleQueryMessage], n: usize) -> Option<St
 }
 
 /// Whether `a` and `b` share server sessions: a pooler in transaction (or statement) mode.
-/// `a` sets a session setting; `b`, inside a transaction, sees it only if it landed on the
-/// same server connection; `a` no longer sees it if its next query landed on another one.
-/// Direct connections and session pooling keep each client on its own backend.
+/// `a` sets a session setting and notes its backend; `b` opens a transaction and looks;
+/// while `b` holds it, `a` looks again. Direct connections and session pooling keep each client
+/// on its own backend, so nothing changes and `b` sees nothing: no false positive. A pooler that
+/// hands `b` the server `a` used, or `a` another one, shows; one that happens to hand `a` its
+/// old server back does not, so the probe is repeated.
 pub async fn pooled(a: &Db, b: &Db) -> Result<bool> {
-    let nonce = Guard::new("probe", None).run_id;
-    let set = format!(
-        "SELECT set_config('pgboot.probe', {}, false)",
-        quote_literal(&nonce)
-    );
-    let read = "SELECT current_setting('pgboot.probe', true)";
+    const TRIALS: usize = 5;
     let probe = |e| Error::db("probing for a connection pooler", e);
-    a.client.simple_query(&set).await.map_err(probe)?;
-    b.client.batch_execute("BEGIN").await.map_err(probe)?;
-    let seen_by_b = b.client.simple_query(read).await.map_err(probe);
-    let _ = b.client.batch_execute("ROLLBACK").await;
-    if first_value(&seen_by_b?).as_deref() == Some(nonce.as_str()) {
-        return Ok(true);
+    let row = |msgs: &[tokio_postgres::SimpleQueryMessage]| (first_value(msgs), nth_value(msgs, 1));
+    let mut pooled = false;
+    for trial in 0..TRIALS {
+        let nonce = format!("{}-{trial}", Guard::new("probe", None).run_id);
+        let set = format!(
+            "SELECT set_config('pgboot.probe', {}, false), pg_backend_pid()",
+            quote_literal(&nonce)
+        );
+        let read = "SELECT current_setting('pgboot.probe', true), pg_backend_pid()";
+        let (_, a_pid) = row(&a.client.simple_query(&set).await.map_err(probe)?);
+        b.client.batch_execute("BEGIN").await.map_err(probe)?;
+        let seen_by_b = b.client.simple_query(read).await.map_err(probe);
+        let (b_value, b_pid) = match &seen_by_b {
+            Ok(msgs) => row(msgs),
+            Err(_) => (None, None),
+        };
+        // b on a's server: shared. Checked before a looks again, which with a pool of one
+        // server would wait for b.
+        pooled = b_value.as_deref() == Some(nonce.as_str()) || b_pid == a_pid;
+        let seen_by_a = match pooled {
+            true => None,
+            false => Some(a.client.simple_query(read).await.map_err(probe)),
+        };
+        let _ = b.client.batch_execute("ROLLBACK").await;
+        seen_by_b?;
+        if let Some(seen) = seen_by_a {
+            let (a_value, a_pid_again) = row(&seen?);
+            pooled = a_value.as_deref() != Some(nonce.as_str()) || a_pid_again != a_pid;
+        }
+        if pooled {
+            break;
+        }
     }
-    let seen_by_a = a.client.simple_query(read).await.map_err(probe)?;
-    let pooled = first_value(&seen_by_a).as_deref() != Some(nonce.as_str());
     let _ = a.client.batch_execute("RESET pgboot.probe").await;
     Ok(pooled)
 }
