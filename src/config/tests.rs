@@ -620,3 +620,49 @@ fn the_settings_are_listed_once() {
     assert_eq!(get("log_format").as_deref(), Some("auto"));
     assert_eq!(get("lock_timeout"), None);
 }
+
+#[test]
+fn psql_vars_merge_name_by_name_file_then_env_then_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = toml_file(
+        &dir,
+        "[vars]\nfrom_file = \"f\"\nboth = \"file\"\nall = \"file\"\n",
+    );
+    let cli = Global {
+        var: vec![
+            ("all".into(), "first flag".into()),
+            ("all".into(), "flag".into()),
+            ("only_flag".into(), "x=y".into()),
+        ],
+        ..Global::default()
+    };
+    let (s, fig) = load_with(
+        Some(&file),
+        &[("PGBOOT_VAR_both", "env"), ("PGBOOT_VAR_all", "env")],
+        cli,
+    )
+    .unwrap();
+    let want: BTreeMap<String, String> = [
+        ("all", "flag"),
+        ("both", "env"),
+        ("from_file", "f"),
+        ("only_flag", "x=y"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(s.vars, want);
+    assert_eq!(
+        source(&fig, "vars.both"),
+        "environment variable PGBOOT_VAR_both"
+    );
+    assert_eq!(source(&fig, "vars.all"), "command line");
+
+    let e = config_error(load_with(
+        None,
+        &[("PGBOOT_VAR_a-b", "1")],
+        Global::default(),
+    ));
+    assert!(e.contains("psql variable name \"a-b\""), "{e}");
+    assert!(e.contains("PGBOOT_VAR_a-b"), "{e}");
+}
