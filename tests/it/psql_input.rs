@@ -245,7 +245,8 @@ fn vars_come_from_the_config_file_the_environment_and_flags_and_the_flag_wins() 
     let toml = conf.path().join("pgboot.toml");
     std::fs::write(&toml, "[vars]\nt = \"from_file\"\nn = \"41\"\n").unwrap();
     let toml = toml.to_str().unwrap();
-    let cases: [(&[(&str, &str)], &[&str], &str); 3] = [
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], &'a str);
+    let cases: [Case; 3] = [
         (&[], &[], "from_file"),
         (&[("PGBOOT_VAR_t", "from_env")], &[], "from_env"),
         (
