@@ -154,6 +154,13 @@ impl Expander<'_> {
                             self.origin(path, meta.line + 1, false);
                         }
                         MetaAction::Set => {
+                            if refers_to_variable(&meta.args) {
+                                return Err(format!(
+                                    "{}: `\\set {}` uses a variable in its value, which pgboot does not substitute; write the value out, or set it with [vars] / PGBOOT_VAR_<NAME> / --var",
+                                    self.at(path, meta.line),
+                                    meta.args
+                                ));
+                            }
                             match sql::parse_set(&meta.args) {
                                 Some((name, value)) => {
                                     self.vars.insert(name, value);
@@ -338,6 +345,30 @@ impl Expander<'_> {
         self.read_files.push(data_path.to_owned());
         Ok(data)
     }
+}
+
+/// Whether meta-command args hold `:NAME`, `:'NAME'` or `:"NAME"` outside quotes, which psql
+/// would substitute.
+fn refers_to_variable(args: &str) -> bool {
+    let mut quote = None;
+    let mut chars = args.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, ':') => {
+                if chars
+                    .peek()
+                    .is_some_and(|d| *d == '\'' || *d == '"' || d.is_alphanumeric() || *d == '_')
+                {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The `COPY … FROM STDIN …;` line psql sends for `\copy target from … options`.

@@ -150,6 +150,18 @@ fn an_undefined_variable_names_it_the_file_and_the_line() {
         "{e}"
     );
     assert!(e.contains("--var x="), "{e}");
+    // psql would substitute a variable in a \set value; pgboot says it does not.
+    let fs = files(&[("m/001_main.sql", "\\set a 1\n\\set b :a\nSELECT :b;\n")]);
+    let e = run(&fs, "001_main.sql", &[]).unwrap_err();
+    assert!(
+        e.starts_with("m/001_main.sql:2: `\\set b :a` uses a variable"),
+        "{e}"
+    );
+    let fs = files(&[("m/001_main.sql", "\\set b 'x:a'\nSELECT :'b';\n")]);
+    assert_eq!(
+        run(&fs, "001_main.sql", &[]).unwrap().sql,
+        "\\set b 'x:a'\nSELECT 'x:a';\n"
+    );
     // Used before its \set.
     let fs = files(&[("m/001_main.sql", "SELECT :'y';\n\\set y 1\n")]);
     let e = run(&fs, "001_main.sql", &[]).unwrap_err();
