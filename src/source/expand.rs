@@ -357,13 +357,12 @@ fn refers_to_variable(args: &str) -> bool {
             (Some(q), _) if c == q => quote = None,
             (Some(_), _) => {}
             (None, '\'' | '"') => quote = Some(c),
-            (None, ':') => {
+            (None, ':')
                 if chars
                     .peek()
-                    .is_some_and(|d| *d == '\'' || *d == '"' || d.is_alphanumeric() || *d == '_')
-                {
-                    return true;
-                }
+                    .is_some_and(|d| matches!(d, '\'' | '"' | '_') || d.is_alphanumeric()) =>
+            {
+                return true;
             }
             _ => {}
         }
