@@ -217,6 +217,29 @@ pub struct Global {
     #[arg(long, global = true, value_name = "MODE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock_mode: Option<LockMode>,
+    /// Set a psql variable for :NAME, :'NAME' and :"NAME" in migrations, like psql -v (repeatable)
+    #[arg(long = "var", global = true, value_name = "NAME=VALUE", value_parser = parse_var)]
+    #[serde(
+        rename = "vars",
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "vars_table"
+    )]
+    pub var: Vec<(String, String)>,
+}
+
+/// `NAME=VALUE` of `--var`.
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("expected NAME=VALUE, got {s:?}")),
+    }
+}
+
+/// `--var` flags as the `vars` table (a later flag for the same name wins).
+fn vars_table<S: serde::Serializer>(vars: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+    let map: std::collections::BTreeMap<&str, &str> =
+        vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    serde::Serialize::serialize(&map, s)
 }
 
 /// How concurrent runs coordinate (`lock_mode`).

@@ -10,18 +10,116 @@ pub struct Migration {
     /// The identity in the history: the file's whole stem, e.g. `001_initial_schema`.
     pub name: String,
     pub path: PathBuf,
-    /// The file's text with a UTF-8 BOM stripped and CRLF/CR turned into LF.
+    /// The file's text with a UTF-8 BOM stripped and CRLF/CR turned into LF; for a file with
+    /// psql input (`\i`, `\ir`, `\set`, `:variables`, `\copy … from 'file'`), the text as
+    /// `source` expanded it (see [`Migration::origins`]). The checksum is over this text.
     pub sql: String,
     pub checksum: String,
+    /// Where each stretch of [`Migration::sql`] comes from, when `source` expanded the file
+    /// (empty for a file that needed no expansion: then `sql` is the file's text).
+    pub origins: Vec<Origin>,
+    /// The psql variables the expanded text used, sorted, without duplicates.
+    pub variables: Vec<String>,
+}
+
+/// A stretch of an expanded migration's text and the file it comes from. A stretch starts at
+/// [`Origin::start`] and runs to the next origin's start (or the end of the text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// Byte offset in [`Migration::sql`].
+    pub start: usize,
+    /// The file, as the user names it (the migrations directory joined with its path).
+    pub file: PathBuf,
+    /// 1-based line in `file` of the line of the expanded text that holds `start`.
+    pub line: usize,
+    /// The `\i` / `\ir` lines that led here, outermost first: (file, line).
+    pub included_from: Vec<(PathBuf, usize)>,
+    /// The stretch is the rows of a `\copy … from 'file'` (`file` is the data file).
+    pub copy_data: bool,
 }
 
 impl Migration {
+    /// The origin of 1-based line `line` of [`Migration::sql`] and the line in its file; None
+    /// when the file was not expanded.
+    pub fn origin_of_line(&self, line: usize) -> Option<(&Origin, usize)> {
+        if self.origins.is_empty() || line == 0 {
+            return None;
+        }
+        let offset = line_start(&self.sql, line);
+        let i = self
+            .origins
+            .partition_point(|o| o.start <= offset)
+            .saturating_sub(1);
+        let o = &self.origins[i];
+        let o_line = 1 + self.sql[..o.start.min(self.sql.len())]
+            .matches('\n')
+            .count();
+        Some((o, o.line + line.saturating_sub(o_line)))
+    }
+
+    /// `file:line:column` of a position in [`Migration::sql`], in the file it comes from, with
+    /// `, included from f:l` for each `\i` that led there (innermost first).
+    pub fn at(&self, line: usize, column: usize) -> String {
+        match self.origin_of_line(line) {
+            None => format!("{}:{line}:{column}", self.path.display()),
+            Some((o, l)) => format!(
+                "{}:{l}:{column}{}",
+                o.file.display(),
+                included_from(&o.included_from)
+            ),
+        }
+    }
+
+    /// The included files, in the order they were first read.
+    pub fn included_files(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for o in &self.origins {
+            let f = o.file.display().to_string();
+            if !o.included_from.is_empty() && !o.copy_data && !out.contains(&f) {
+                out.push(f);
+            }
+        }
+        out
+    }
+
+    /// The `\copy` data files, in order.
+    pub fn copy_files(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for o in &self.origins {
+            let f = o.file.display().to_string();
+            if o.copy_data && !out.contains(&f) {
+                out.push(f);
+            }
+        }
+        out
+    }
+
     pub fn file_name(&self) -> String {
         self.path
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_else(|| self.name.clone())
     }
+}
+
+/// `, included from a.sql:3, included from 001_b.sql:7` (innermost first), or "".
+pub fn included_from(chain: &[(PathBuf, usize)]) -> String {
+    chain
+        .iter()
+        .rev()
+        .map(|(f, l)| format!(", included from {}:{l}", f.display()))
+        .collect()
+}
+
+/// Byte offset of the start of 1-based line `line` (the end of the text past the last line).
+fn line_start(text: &str, line: usize) -> usize {
+    if line <= 1 {
+        return 0;
+    }
+    text.match_indices('\n')
+        .nth(line - 2)
+        .map(|(i, _)| i + 1)
+        .unwrap_or(text.len())
 }
 
 /// One row of the history table.
@@ -167,4 +265,6 @@ pub struct MigrationFailure {
     pub outcome: String,
     /// pgboot's own advice, when it recognises the error.
     pub advice: Option<String>,
+    /// `file` was read through `\i` / `\ir`: `, included from 001_y.sql:7` (innermost first).
+    pub included_from: Option<String>,
 }

@@ -145,6 +145,8 @@ mod tests {
             path: PathBuf::from(format!("{name}.sql")),
             sql: sql.into(),
             checksum: checksum(sql),
+            origins: Vec::new(),
+            variables: Vec::new(),
         }
     }
 

@@ -89,10 +89,8 @@ pub fn prepare(m: &Migration) -> Result<Prepared<'_>> {
     psql::check(m, &analysis)?;
     if let Some(e) = analysis.errors.first() {
         return Err(Error::Source(format!(
-            "{}:{}:{}: {}; nothing was applied",
-            m.path.display(),
-            e.line,
-            e.column,
+            "{}: {}; nothing was applied",
+            m.at(e.line, e.column),
             e.message
         )));
     }
@@ -157,8 +155,40 @@ pub async fn apply(
         Err(Error::Coordination(c)) if c.applied_elsewhere && guard.session.is_none() => {
             Ok(Outcome::AppliedElsewhere)
         }
+        Err(Error::Migration(mut mf)) => {
+            to_origin(m, &mut mf);
+            Err(Error::Migration(mf))
+        }
         Err(e) => Err(e),
     }
+}
+
+/// Points a failure in an expanded file (see `source`) at the file and line it comes from: an
+/// included file, a `\copy` data file, or the migration's own line.
+fn to_origin(m: &Migration, mf: &mut crate::model::MigrationFailure) {
+    let Some(line) = mf.line else { return };
+    let Some((o, local)) = m.origin_of_line(line) else {
+        return;
+    };
+    if o.file != m.path {
+        mf.file = o.file.display().to_string();
+    }
+    mf.line = Some(local);
+    if !o.included_from.is_empty() {
+        mf.included_from = Some(crate::model::included_from(&o.included_from));
+    }
+    // The snippet: the stretch's lines, at their lines in the file.
+    let start = m.sql[..o.start.min(m.sql.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let end = m
+        .origins
+        .iter()
+        .find(|n| n.start > o.start)
+        .map_or(m.sql.len(), |n| n.start);
+    let mut sql = "\n".repeat(o.line.saturating_sub(1));
+    sql.push_str(&m.sql[start..end]);
+    mf.sql = sql;
 }
 
 /// A failed guard check (see `history::guard`) as the error it stands for, or None.

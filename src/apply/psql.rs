@@ -4,7 +4,11 @@
 //! - `COPY … FROM stdin` with inline rows (pg_dump's data) runs over the COPY protocol.
 //! - `\restrict` / `\unrestrict` (pg_dump 17.6+, 16.10+, 15.14+ …) are accepted and ignored;
 //!   `\echo` is logged.
-//! - Every other meta-command, `COPY … TO STDOUT`, and psql variables (`:name`) are refused
+//! - `\i`, `\ir`, `\set`, `\unset`, psql variables and `\copy … from 'file'` / `from stdin`
+//!   were expanded by `source` at discovery; the `\set` / `\unset` lines that remain are
+//!   ignored.
+//! - Every other meta-command (`\connect`, `\if`, `\gset`, `\!` …), `\copy … to` / `from
+//!   program` / `from pstdin`, `COPY … TO STDOUT`, and a variable still in the text are refused
 //!   with the file, line and what to do instead.
 
 use crate::error::{Error, Result};
@@ -13,16 +17,17 @@ use crate::sql::{self, Analysis, MetaAction, Piece, PieceKind};
 
 /// Refuses what pgboot cannot run, before anything runs.
 pub(super) fn check(m: &Migration, a: &Analysis) -> Result<()> {
-    let at = |line: usize, column: usize| format!("{}:{line}:{column}", m.path.display());
+    let at = |line: usize, column: usize| m.at(line, column);
     for p in &a.pieces {
         match &p.kind {
             PieceKind::Meta(meta) => {
                 let next = match sql::meta_action(&meta.name) {
-                    MetaAction::Ignore | MetaAction::Echo => continue,
+                    MetaAction::Ignore | MetaAction::Echo | MetaAction::Set | MetaAction::Unset => {
+                        continue
+                    }
                     MetaAction::Refuse(advice) => advice.to_string(),
-                    MetaAction::Include { .. } => "pgboot does not read included files yet: paste the included file's text in place".into(),
-                    MetaAction::Set | MetaAction::Unset => "pgboot does not take psql variables yet: write the value into the file".into(),
-                    MetaAction::Copy => "pgboot does not run \\copy yet: use COPY … FROM stdin with the rows inline (pg_dump's format), or INSERT statements".into(),
+                    MetaAction::Include { .. } => "the include was not expanded when the file was read (a bug in pgboot); paste the included file's text in place".into(),
+                    MetaAction::Copy => "pgboot runs \\copy only from a file beside the migration (\\copy t from 'data/t.csv' csv) or from stdin with the rows inline; \\copy … to, from program and from pstdin need a terminal or a shell: use COPY … FROM stdin with the rows inline, or INSERT statements".into(),
                 };
                 return Err(Error::Source(format!(
                     "{}: \\{} is a psql meta-command that pgboot does not run; {next}; nothing was applied",
@@ -45,7 +50,7 @@ pub(super) fn check(m: &Migration, a: &Analysis) -> Result<()> {
     }
     if let Some(v) = sql::variables(&m.sql).first() {
         return Err(Error::Source(format!(
-            "{}: psql variable :{} is not defined (pgboot does not take psql variables yet: write the value into the file, or write :: for a cast); nothing was applied",
+            "{}: psql variable :{} is not defined (set it with \\set, [vars] in pgboot.toml, PGBOOT_VAR_<NAME> or --var NAME=VALUE, or write :: for a cast); nothing was applied",
             at(v.line, v.column),
             v.name
         )));
@@ -156,6 +161,8 @@ mod tests {
             path: PathBuf::from("migrations/001_dump.sql"),
             sql: sql.into(),
             checksum: String::new(),
+            origins: Vec::new(),
+            variables: Vec::new(),
         }
     }
 
@@ -203,8 +210,8 @@ mod tests {
                 ["001_dump.sql:2:1", "\\connect", "separate pgboot target"],
             ),
             (
-                "\\set n 5\nSELECT :n;\n",
-                ["001_dump.sql:1:1", "\\set", "variables"],
+                "\\copy t to 'out.csv'\n",
+                ["001_dump.sql:1:1", "\\copy", "from a file beside"],
             ),
             (
                 "SELECT :'who';\n",
@@ -225,6 +232,9 @@ mod tests {
         }
         // Casts are no variables.
         let ok = m("SELECT 1::int, now()::date;\n");
+        check(&ok, &sql::analyze(&ok.sql)).unwrap();
+        // \set lines left by the expansion are ignored.
+        let ok = m("\\set ON_ERROR_STOP on\nSELECT 1;\n\\unset x\n");
         check(&ok, &sql::analyze(&ok.sql)).unwrap();
     }
 }

@@ -391,6 +391,8 @@ mod tests {
             path: "migrations/003_seed.sql".into(),
             sql: sql.into(),
             checksum: String::new(),
+            origins: Vec::new(),
+            variables: Vec::new(),
         };
         let a = sql::analyze(sql);
         let pieces: Vec<&sql::Piece> = a.pieces.iter().filter(|p| !p.is_empty()).collect();

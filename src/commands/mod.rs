@@ -112,7 +112,7 @@ impl Context<'_> {
 
     /// The migration files, warnings logged.
     pub fn discover(&self) -> Result<Discovery> {
-        let found = source::discover(&self.s.migrations)?;
+        let found = source::discover(&self.s.migrations, &self.s.vars)?;
         for w in &found.warnings {
             tracing::warn!("{w}");
         }

@@ -53,6 +53,9 @@ pub async fn run(cx: &Context<'_>, json: bool, create: &CreateDatabase) -> Resul
                 no_transaction_line: line,
                 no_transaction_statement: statement,
                 out_of_order: sched.plan.out_of_order.contains(&m.name.as_str()),
+                includes: m.included_files(),
+                variables: m.variables.clone(),
+                copy_files: m.copy_files(),
             }
         })
         .collect();

@@ -36,6 +36,8 @@ pub(super) struct Var {
     origin: String,
     key: &'static str,
     value: String,
+    /// `PGBOOT_VAR_<NAME>`: the value is `vars.NAME`.
+    table_key: Option<String>,
 }
 
 impl Provider for Var {
@@ -44,7 +46,17 @@ impl Provider for Var {
     }
     fn data(&self) -> figment::Result<Map<Profile, Dict>> {
         let mut dict = Dict::new();
-        dict.insert(self.key.to_owned(), Value::from(self.value.clone()));
+        let value = Value::from(self.value.clone());
+        match &self.table_key {
+            Some(name) => {
+                let mut table = Dict::new();
+                table.insert(name.clone(), value);
+                dict.insert(self.key.to_owned(), Value::from(table));
+            }
+            None => {
+                dict.insert(self.key.to_owned(), value);
+            }
+        }
         Ok(Profile::Default.collect(dict))
     }
 }
@@ -61,6 +73,7 @@ fn env_var(env: &BTreeMap<String, String>, name: &str, key: &'static str) -> Res
             origin: format!("environment variable {name}"),
             key,
             value: v.clone(),
+            table_key: None,
         })),
         (None, Some(path)) => {
             // io::Error's text names the problem, never the content.
@@ -78,6 +91,7 @@ fn env_var(env: &BTreeMap<String, String>, name: &str, key: &'static str) -> Res
                 origin: format!("file {path} (from {file_name})"),
                 key,
                 value,
+                table_key: None,
             }))
         }
         (None, None) => Ok(None),
@@ -99,16 +113,30 @@ pub(super) fn vars(env: &BTreeMap<String, String>) -> Result<Vec<Var>> {
         if PGBOOT_NON_SETTINGS.contains(&name.as_str()) {
             continue;
         }
+        if let Some(var) = rest.strip_prefix("VAR_") {
+            // A psql variable, as `psql -v NAME=value`; the name keeps its case.
+            out.push(Var {
+                origin: format!("environment variable {name}"),
+                key: "vars",
+                value: env[name].clone(),
+                table_key: Some(var.to_owned()),
+            });
+            continue;
+        }
         let lower = rest.to_ascii_lowercase();
         let base = lower.strip_suffix("_file").unwrap_or(&lower);
         let Some(key) = keys
             .iter()
+            .filter(|k| **k != "vars")
             .find(|k| **k == lower || (**k == base && is_secret(k)))
         else {
             return Err(Error::Config(format!(
                 "unknown setting in environment variable {name}; known PGBOOT_ settings: {}",
                 keys.iter()
-                    .map(|k| k.to_ascii_uppercase())
+                    .map(|k| match *k {
+                        "vars" => "VAR_<NAME>".to_owned(),
+                        k => k.to_ascii_uppercase(),
+                    })
                     .collect::<Vec<_>>()
                     .join(", ")
             )));

@@ -67,6 +67,11 @@ pub struct Settings {
     pub history_table: String,
     #[serde(default)]
     pub lock_mode: LockMode,
+    /// psql variables for `:NAME`, `:'NAME'` and `:"NAME"` in migrations, as `psql -v NAME=value`
+    /// set them: `[vars]` in the file, `PGBOOT_VAR_<NAME>`, `--var NAME=VALUE`; merged name by
+    /// name, the higher layer winning. A migration's `\set` overrides them for the text after it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vars: BTreeMap<String, String>,
 }
 
 fn default_migrations() -> PathBuf {
@@ -155,6 +160,21 @@ pub fn keys() -> &'static [&'static str] {
 impl Settings {
     fn validate(&self, fig: &Figment) -> Result<()> {
         TableName::parse(&self.history_table)?;
+        for name in self.vars.keys() {
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || !c.is_ascii())
+            {
+                let from = fig
+                    .find_metadata(&format!("vars.{name}"))
+                    .map(|m| describe_source(m, "var"))
+                    .unwrap_or_default();
+                return Err(Error::Config(format!(
+                    "invalid configuration: psql variable name {name:?}: use letters, digits and _{from}"
+                )));
+            }
+        }
         let durations = serde_json::to_value(self).unwrap_or_default();
         for key in PG_MS_SETTINGS {
             let Some(d) = durations

@@ -559,10 +559,11 @@ fn connection_errors_never_show_the_password() {
 #[test]
 fn the_settings_are_listed_once() {
     let keys = keys();
-    assert_eq!(keys.len(), 18);
+    assert_eq!(keys.len(), 19);
     assert_eq!(keys[0], "database_url");
     assert_eq!(keys[16], "history_table");
     assert_eq!(keys[17], "lock_mode");
+    assert_eq!(keys[18], "vars");
     let v = serde_json::to_value(Settings::default()).unwrap();
     for k in v.as_object().unwrap().keys() {
         assert!(keys.contains(&k.as_str()), "{k}");
@@ -578,11 +579,12 @@ fn the_settings_are_listed_once() {
         log_format: Some(LogFormat::Text),
         history_table: Some(String::new()),
         lock_mode: Some(LockMode::Transaction),
+        var: vec![("x".into(), "1".into())],
         config: Some(PathBuf::from("x")),
     })
     .unwrap();
     let flags = flags.as_object().unwrap();
-    assert_eq!(flags.len(), 9, "config is not a setting: {flags:?}");
+    assert_eq!(flags.len(), 10, "config is not a setting: {flags:?}");
     for k in flags.keys() {
         assert!(keys.contains(&k.as_str()), "flag {k}");
     }
@@ -617,4 +619,50 @@ fn the_settings_are_listed_once() {
     assert_eq!(get("wait_timeout").as_deref(), Some("1m"));
     assert_eq!(get("log_format").as_deref(), Some("auto"));
     assert_eq!(get("lock_timeout"), None);
+}
+
+#[test]
+fn psql_vars_merge_name_by_name_file_then_env_then_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = toml_file(
+        &dir,
+        "[vars]\nfrom_file = \"f\"\nboth = \"file\"\nall = \"file\"\n",
+    );
+    let cli = Global {
+        var: vec![
+            ("all".into(), "first flag".into()),
+            ("all".into(), "flag".into()),
+            ("only_flag".into(), "x=y".into()),
+        ],
+        ..Global::default()
+    };
+    let (s, fig) = load_with(
+        Some(&file),
+        &[("PGBOOT_VAR_both", "env"), ("PGBOOT_VAR_all", "env")],
+        cli,
+    )
+    .unwrap();
+    let want: BTreeMap<String, String> = [
+        ("all", "flag"),
+        ("both", "env"),
+        ("from_file", "f"),
+        ("only_flag", "x=y"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(s.vars, want);
+    assert_eq!(
+        source(&fig, "vars.both"),
+        "environment variable PGBOOT_VAR_both"
+    );
+    assert_eq!(source(&fig, "vars.all"), "command line");
+
+    let e = config_error(load_with(
+        None,
+        &[("PGBOOT_VAR_a-b", "1")],
+        Global::default(),
+    ));
+    assert!(e.contains("psql variable name \"a-b\""), "{e}");
+    assert!(e.contains("PGBOOT_VAR_a-b"), "{e}");
 }

@@ -170,6 +170,8 @@ mod tests {
             path: PathBuf::from("migrations/007_o'neil.sql"),
             sql: String::new(),
             checksum: "sha256-lf:abc".into(),
+            origins: Vec::new(),
+            variables: Vec::new(),
         }
     }
 

@@ -10,11 +10,12 @@ use crate::model::MigrationFailure;
 
 impl MigrationFailure {
     fn location(&self) -> String {
-        match (self.line, self.column) {
+        let at = match (self.line, self.column) {
             (Some(l), Some(c)) => format!("{}:{l}:{c}", self.file),
             (Some(l), None) => format!("{}:{l}", self.file),
             _ => self.file.clone(),
-        }
+        };
+        format!("{at}{}", self.included_from.as_deref().unwrap_or(""))
     }
 
     fn title(&self) -> String {
@@ -142,6 +143,8 @@ struct FailureFields<'a> {
     internal_query: Option<&'a str>,
     internal_position: Option<usize>,
     advice: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    included_from: Option<&'a str>,
     rendered: String,
 }
 
@@ -158,6 +161,7 @@ impl<'a> FailureFields<'a> {
             internal_query: m.internal.as_ref().map(|i| i.0.as_str()),
             internal_position: m.internal.as_ref().map(|i| i.1),
             advice: m.advice.as_deref(),
+            included_from: m.included_from.as_deref(),
             rendered: m.render(false),
         }
     }

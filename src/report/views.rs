@@ -40,6 +40,15 @@ pub struct PlanFile {
     pub no_transaction_line: Option<usize>,
     pub no_transaction_statement: Option<String>,
     pub out_of_order: bool,
+    /// Files read through `\i` / `\ir` (part of the migration's text and checksum).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub includes: Vec<String>,
+    /// psql variables substituted (their values are part of the checksum).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub variables: Vec<String>,
+    /// Data files of `\copy … from 'file'` (part of the checksum).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub copy_files: Vec<String>,
 }
 
 impl View for PlanView {
@@ -66,6 +75,19 @@ impl View for PlanView {
                 ""
             };
             let _ = writeln!(s, "  {:<40} {}{late}", f.name, f.mode);
+            let mut expanded = Vec::new();
+            if !f.includes.is_empty() {
+                expanded.push(format!("includes {}", f.includes.join(", ")));
+            }
+            if !f.variables.is_empty() {
+                expanded.push(format!("variables {}", f.variables.join(", ")));
+            }
+            if !f.copy_files.is_empty() {
+                expanded.push(format!("\\copy data {}", f.copy_files.join(", ")));
+            }
+            if !expanded.is_empty() {
+                let _ = writeln!(s, "  {:<40} {}", "", expanded.join("; "));
+            }
         }
         if self.stops.is_empty() {
             s.push_str("checks that would stop the run: none\n");

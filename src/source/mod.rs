@@ -10,8 +10,9 @@
 //! compressing or decompressing an applied file is not drift.
 
 mod compressed;
+mod expand;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -20,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::model::Migration;
 
 pub use compressed::{decompress, Compression};
+pub use expand::{expand, normalize_path, Expanded};
 
 /// The tag stored in front of every checksum, so a later algorithm can be told apart.
 pub const CHECKSUM_TAG: &str = "sha256-lf:";
@@ -126,7 +128,11 @@ pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<String> {
 }
 
 /// Reads the directory. A missing directory, or one without a migration, is an error naming the path.
-pub fn discover(dir: &Path) -> Result<Discovery> {
+/// Each file's psql input (`\i`, `\ir`, `\set`, `:variables`, `\copy … from 'file'`) is
+/// expanded (see `expand`) with `vars` as the variables' starting values; the checksum is over
+/// the expanded text, so editing an included file or a `\copy` data file, or changing a
+/// variable's value, is drift.
+pub fn discover(dir: &Path, vars: &BTreeMap<String, String>) -> Result<Discovery> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
         Error::Source(format!(
             "migrations directory {}: {e}; set --migrations / PGBOOT_MIGRATIONS to the directory holding the .sql files",
@@ -135,6 +141,9 @@ pub fn discover(dir: &Path) -> Result<Discovery> {
     })?;
     let mut found = Vec::new();
     let mut warnings = Vec::new();
+    // Skipped entries are reported after expansion: files and directories that migrations
+    // include are not worth a warning.
+    let mut skipped: Vec<(std::path::PathBuf, String)> = Vec::new();
     let mut refused = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::Source(format!("reading {}: {e}", dir.display())))?;
@@ -150,8 +159,8 @@ pub fn discover(dir: &Path) -> Result<Discovery> {
         let (kind, compression) = classify_compressed(&file_name);
         match kind {
             Entry::Ignored => {}
-            _ if is_dir => warnings.push(format!("skipping {}: a directory", path.display())),
-            Entry::Skipped(why) => warnings.push(format!("skipping {}: {why}", path.display())),
+            _ if is_dir => skipped.push((path, "a directory".into())),
+            Entry::Skipped(why) => skipped.push((path, why)),
             Entry::Refused(why) => refused.push((path.display().to_string(), why)),
             Entry::Migration { version, stem } => {
                 found.push((version, file_name, stem, path, compression))
@@ -179,6 +188,7 @@ pub fn discover(dir: &Path) -> Result<Discovery> {
     }
 
     let mut migrations: Vec<Migration> = Vec::with_capacity(found.len());
+    let mut read_files: Vec<std::path::PathBuf> = Vec::new();
     for (version, _, name, path, compression) in found {
         if let Some(prev) = migrations.last().filter(|m| m.version == version) {
             warnings.push(format!(
@@ -188,15 +198,26 @@ pub fn discover(dir: &Path) -> Result<Discovery> {
             ));
         }
         let bytes = compressed::read(&path, compression)?;
-        let sql = normalize(&decode(&path, bytes)?);
-        let checksum = checksum(&sql);
+        let text = normalize(&decode(&path, bytes)?);
+        let x =
+            expand(dir, &path, &text, vars, &|p: &Path| std::fs::read(p)).map_err(Error::Source)?;
+        read_files.extend(x.read);
+        let checksum = checksum(&x.sql);
         migrations.push(Migration {
             version,
             name,
             path,
-            sql,
+            sql: x.sql,
             checksum,
+            origins: x.origins,
+            variables: x.variables,
         });
+    }
+    for (path, why) in skipped {
+        let p = normalize_path(&path);
+        if !read_files.iter().any(|f| f.starts_with(&p)) {
+            warnings.push(format!("skipping {}: {why}", path.display()));
+        }
     }
     if migrations.is_empty() {
         return Err(Error::Source(format!(

@@ -99,7 +99,7 @@ fn shell_scripts_are_refused_with_what_to_do_instead() {
         ("zz_last.sh", ""),
         ("README.md", ""),
     ]);
-    let e = discover(d.path()).unwrap_err();
+    let e = discover(d.path(), &Default::default()).unwrap_err();
     assert_eq!(e.exit_code(), 2);
     let m = e.to_string();
     assert!(
@@ -135,7 +135,7 @@ fn all_formats(text: &str) -> [(&'static str, Vec<u8>); 4] {
 fn discover_one(file_name: &str, bytes: &[u8]) -> Result<Migration> {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join(file_name), bytes).unwrap();
-    let mut found = discover(d.path())?;
+    let mut found = discover(d.path(), &Default::default())?;
     assert_eq!(found.migrations.len(), 1);
     Ok(found.migrations.remove(0))
 }
@@ -313,7 +313,7 @@ fn order_gaps_duplicates_and_skips() {
         ("runner.ts", ""),
         ("old/", ""),
     ]);
-    let got = discover(d.path()).unwrap();
+    let got = discover(d.path(), &Default::default()).unwrap();
     let names: Vec<_> = got.migrations.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(
         names,
@@ -338,14 +338,14 @@ fn order_gaps_duplicates_and_skips() {
 
 #[test]
 fn missing_empty_and_clashing() {
-    let e = discover(Path::new("/nonexistent/migrations")).unwrap_err();
+    let e = discover(Path::new("/nonexistent/migrations"), &Default::default()).unwrap_err();
     assert!(e.to_string().contains("/nonexistent/migrations"));
     assert_eq!(e.exit_code(), 2);
     let d = tree(&[("README.md", "")]);
-    let e = discover(d.path()).unwrap_err();
+    let e = discover(d.path(), &Default::default()).unwrap_err();
     assert!(e.to_string().contains("no migration files"), "{e}");
     let d = tree(&[("1_a.sql", ""), ("1_a.up.sql", "")]);
-    assert!(discover(d.path())
+    assert!(discover(d.path(), &Default::default())
         .unwrap_err()
         .to_string()
         .contains("same migration 1_a"));
@@ -357,7 +357,7 @@ fn missing_empty_and_clashing() {
         ("2_b.sql.gz", "not gzip"),
         ("1_0.sql.zst", "x"),
     ]);
-    let e = discover(d.path()).unwrap_err();
+    let e = discover(d.path(), &Default::default()).unwrap_err();
     let m = e.to_string();
     assert_eq!(e.exit_code(), 2);
     assert!(

@@ -77,7 +77,7 @@ pub use lines::{line_col_of_byte, line_col_of_char_pos};
 pub use meta::{meta_action, parse_set, MetaAction};
 pub use notx::{analyze, leading_keywords, runs_alone};
 pub use split::split;
-pub use vars::{interpolate, variables, UndefinedVariable, VarForm, VarRef};
+pub use vars::{interpolate, substitute, variables, UndefinedVariable, VarForm, VarRef};
 
 /// A top-level piece of a file: a statement ending after its `;` (or at end of input), a COPY
 /// statement with its data, or a psql meta-command line (see [`PieceKind`]). A piece starts

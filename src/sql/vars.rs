@@ -131,11 +131,7 @@ pub fn interpolate(
             });
         };
         out.push_str(&src[at..v.range.start]);
-        match v.form {
-            VarForm::Plain => out.push_str(&value),
-            VarForm::Literal => out.push_str(&quote_literal(&value)),
-            VarForm::Identifier => out.push_str(&quote_identifier(&value)),
-        }
+        out.push_str(&substitute(v.form, &value));
         at = v.range.end;
     }
     out.push_str(&src[at..]);
@@ -162,4 +158,14 @@ pub(super) fn quote_literal(value: &str) -> String {
 /// A quoted identifier as libpq's `PQescapeIdentifier` writes it.
 pub(super) fn quote_identifier(value: &str) -> String {
     format!("\"{}\"", value.replace('"', "\"\""))
+}
+
+/// The text psql puts in place of a reference of `form` to a variable holding `value` (see
+/// [`interpolate`]).
+pub fn substitute(form: VarForm, value: &str) -> String {
+    match form {
+        VarForm::Plain => value.to_owned(),
+        VarForm::Literal => quote_literal(value),
+        VarForm::Identifier => quote_identifier(value),
+    }
 }

@@ -17,6 +17,7 @@ mod faults;
 mod migrate;
 mod operate;
 mod pgbouncer;
+mod psql_input;
 mod schema;
 mod session;
 mod verify;
