@@ -49,7 +49,7 @@ pub enum Entry {
 }
 
 /// Why a `.sh` file stops the run, after its path.
-pub const SHELL_REFUSAL: &str = "pgboot does not run shell scripts (docker-entrypoint-initdb.d did), and will not skip one silently; move it out of the migrations directory and do its work another way: values from the environment by writing the .sql file in an earlier step, databases with --create-database, anything else by running the script as a separate step before or after pgboot";
+pub const SHELL_REFUSAL: &str = "pgboot does not run shell scripts (docker-entrypoint-initdb.d did), and will not skip one silently; move it out of the migrations directory and do its work another way: values from the environment with \\set and PGBOOT_VAR_* variables (or --var) in a .sql migration, databases with --create-database, anything else by running the script as a separate step before or after pgboot";
 
 /// Classifies a file name. Pure.
 pub fn classify(file_name: &str) -> Entry {

@@ -80,7 +80,8 @@ fn shell_scripts_are_refused_with_what_to_do_instead() {
     };
     for hint in [
         "does not run shell scripts",
-        "earlier step",
+        "\\set",
+        "PGBOOT_VAR_",
         "--create-database",
         "separate step",
     ] {
