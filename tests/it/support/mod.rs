@@ -492,3 +492,29 @@ pub fn repo_migrations() -> Vec<(String, String)> {
     );
     v
 }
+
+/// `pg_dump --schema-only` of `url` without pgboot's history, the dump's random `\restrict`
+/// key and its version header: what differential tests compare. `extra`: more pg_dump flags.
+pub fn schema_only(url: &str, extra: &[&str]) -> String {
+    let out = Command::new(pg_bin().join("pg_dump"))
+        .args(["--schema-only", "--exclude-schema=pgboot"])
+        .args(extra)
+        .arg(url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| {
+            !l.starts_with("-- Dumped")
+                && !l.starts_with("\\restrict")
+                && !l.starts_with("\\unrestrict")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
