@@ -9,8 +9,8 @@ use crate::checks::indexes;
 use crate::cli::CreateDatabase;
 use crate::error::{Error, Result};
 use crate::history;
-use crate::report::views::{PlanFile, PlanView};
-use crate::sql::NoTxReason;
+use crate::report::views::{CopyBlock, PlanFile, PlanView};
+use crate::sql::{self, MetaAction, NoTxReason, Piece, PieceKind};
 
 pub async fn run(cx: &Context<'_>, json: bool, create: &CreateDatabase) -> Result<ExitCode> {
     let table = cx.table()?;
@@ -34,7 +34,12 @@ pub async fn run(cx: &Context<'_>, json: bool, create: &CreateDatabase) -> Resul
         .pending
         .iter()
         .map(|m| {
-            let mode = apply::prepare(m).map(|p| p.mode);
+            let prepared = apply::prepare(m);
+            let (copy_blocks, ignored) = match &prepared {
+                Ok(p) => psql_decisions(&m.sql, &p.analysis.pieces),
+                Err(_) => (Vec::new(), Vec::new()),
+            };
+            let mode = prepared.map(|p| p.mode);
             let (transactional, line, statement) = match &mode {
                 Ok(Mode::NoTransaction(NoTxReason::Statement { what, line, .. })) => {
                     (false, Some(*line), Some(what.clone()))
@@ -56,6 +61,8 @@ pub async fn run(cx: &Context<'_>, json: bool, create: &CreateDatabase) -> Resul
                 includes: m.included_files(),
                 variables: m.variables.clone(),
                 copy_files: m.copy_files(),
+                copy_blocks,
+                ignored,
             }
         })
         .collect();
@@ -74,4 +81,26 @@ pub async fn run(cx: &Context<'_>, json: bool, create: &CreateDatabase) -> Resul
     }
     sched.prepared?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a file's psql input does: its COPY blocks, and the meta-commands that do not run.
+fn psql_decisions(src: &str, pieces: &[Piece]) -> (Vec<CopyBlock>, Vec<String>) {
+    let mut copies = Vec::new();
+    let mut ignored = Vec::new();
+    for p in pieces {
+        match &p.kind {
+            PieceKind::CopyIn(d) => copies.push(CopyBlock {
+                line: p.line,
+                rows: src[d.range.clone()].lines().count(),
+            }),
+            PieceKind::Meta(meta) => match sql::meta_action(&meta.name) {
+                MetaAction::Ignore | MetaAction::Echo => {
+                    ignored.push(format!("\\{} (line {})", meta.name, meta.line))
+                }
+                _ => {}
+            },
+            PieceKind::Sql => {}
+        }
+    }
+    (copies, ignored)
 }

@@ -49,6 +49,19 @@ pub struct PlanFile {
     /// Data files of `\copy … from 'file'` (part of the checksum).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub copy_files: Vec<String>,
+    /// `COPY … FROM stdin` blocks: the statement's line and the rows that follow it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub copy_blocks: Vec<CopyBlock>,
+    /// psql meta-commands accepted and not run (`\restrict`, `\unrestrict`), and `\echo`s.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
+}
+
+/// One `COPY … FROM stdin` with its inline rows.
+#[derive(Debug, Serialize)]
+pub struct CopyBlock {
+    pub line: usize,
+    pub rows: usize,
 }
 
 impl View for PlanView {
@@ -84,6 +97,18 @@ impl View for PlanView {
             }
             if !f.copy_files.is_empty() {
                 expanded.push(format!("\\copy data {}", f.copy_files.join(", ")));
+            }
+            if !f.copy_blocks.is_empty() {
+                let rows: usize = f.copy_blocks.iter().map(|b| b.rows).sum();
+                let at: Vec<String> = f.copy_blocks.iter().map(|b| b.line.to_string()).collect();
+                expanded.push(format!(
+                    "COPY data: {} block(s), {rows} row(s), at line {}",
+                    f.copy_blocks.len(),
+                    at.join(", ")
+                ));
+            }
+            if !f.ignored.is_empty() {
+                expanded.push(format!("not run: {}", f.ignored.join(", ")));
             }
             if !expanded.is_empty() {
                 let _ = writeln!(s, "  {:<40} {}", "", expanded.join("; "));

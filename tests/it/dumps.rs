@@ -112,6 +112,18 @@ fn load_both(dump: &str, label: &str) -> (Duration, Duration) {
     let psql_time = t.elapsed();
     assert!(ok, "{label}: psql could not load it: {err}");
     let by_pgboot = cluster().create_db("by_pgboot");
+    // plan reports the psql decisions before anything runs.
+    let plan = pgboot(&by_pgboot.url, dir.path(), &["plan", "--json"]);
+    assert_eq!(plan.code, 0, "{label}: {}", plan.all());
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let file = &plan["pending"][0];
+    let ignored = file["ignored"].to_string();
+    assert!(
+        ignored.contains("\\\\restrict (line "),
+        "{label}: {ignored}"
+    );
+    let blocks = file["copy_blocks"].as_array().map(Vec::len).unwrap_or(0);
+    assert_eq!(blocks > 0, dump.contains("FROM stdin;"), "{label}: {file}");
     let t = Instant::now();
     let r = pgboot(&by_pgboot.url, dir.path(), &["migrate"]);
     let pgboot_time = t.elapsed();
