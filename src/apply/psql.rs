@@ -66,13 +66,19 @@ fn is_copy(p: &Piece, src: &str) -> bool {
             == Some("COPY")
 }
 
-/// Whether the file needs more than one round trip in its transaction (COPY data, `\echo`).
-pub(super) fn needs_segments(a: &Analysis) -> bool {
+/// Whether the file needs more than one round trip in its transaction: COPY data, `\echo`, or
+/// a statement that changes `standard_conforming_strings` (the server reads the rest of a
+/// query string with the setting it had when the string arrived).
+pub(super) fn needs_segments(src: &str, a: &Analysis) -> bool {
     a.pieces.iter().any(|p| match &p.kind {
         PieceKind::CopyIn(_) => true,
         PieceKind::Meta(meta) => sql::meta_action(&meta.name) == MetaAction::Echo,
-        PieceKind::Sql => false,
+        PieceKind::Sql => changes_scs(p, src),
     })
+}
+
+fn changes_scs(p: &Piece, src: &str) -> bool {
+    !p.is_empty() && sql::changes_standard_conforming_strings(p.text(src))
 }
 
 /// The file's text with every ignored meta-command line blanked (spaces, line breaks kept), so
@@ -141,6 +147,9 @@ pub(super) fn segments<'a>(src: &str, pieces: &'a [Piece]) -> Vec<Segment<'a>> {
                     sql_start = chars;
                 }
                 sql.push_str(text);
+                if changes_scs(p, src) {
+                    flush(&mut out, &mut sql, sql_start);
+                }
             }
         }
         chars += text.chars().count();
@@ -173,7 +182,7 @@ mod tests {
         let mig = m(DUMP);
         let a = sql::analyze(&mig.sql);
         check(&mig, &a).unwrap();
-        assert!(needs_segments(&a));
+        assert!(needs_segments(&mig.sql, &a));
         let segs = segments(&mig.sql, &a.pieces);
         let kinds: Vec<String> = segs
             .iter()
@@ -236,5 +245,30 @@ mod tests {
         // \set lines left by the expansion are ignored.
         let ok = m("\\set ON_ERROR_STOP on\nSELECT 1;\n\\unset x\n");
         check(&ok, &sql::analyze(&ok.sql)).unwrap();
+    }
+
+    #[test]
+    fn a_standard_conforming_strings_change_ends_a_round_trip() {
+        let src = "CREATE TABLE t (a text);\nSET standard_conforming_strings = off;\nINSERT INTO t VALUES ('it\\'s');\n";
+        let a = sql::analyze(src);
+        assert!(a.errors.is_empty(), "{:?}", a.errors);
+        assert!(needs_segments(src, &a));
+        let segs = segments(src, &a.pieces);
+        let texts: Vec<&str> = segs
+            .iter()
+            .map(|s| match s {
+                Segment::Sql { text, .. } => text.trim(),
+                _ => "?",
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "CREATE TABLE t (a text);\nSET standard_conforming_strings = off;",
+                "INSERT INTO t VALUES ('it\\'s');"
+            ]
+        );
+        let plain = "SELECT 1;\n";
+        assert!(!needs_segments(plain, &sql::analyze(plain)));
     }
 }

@@ -29,7 +29,7 @@ pub(super) async fn run(
     shutdown: &Shutdown,
 ) -> Result<()> {
     let m = p.migration;
-    if psql::needs_segments(&p.analysis) {
+    if psql::needs_segments(&m.sql, &p.analysis) {
         return segmented(db, table, p, g, shutdown).await;
     }
     let prefix = guard::file_prefix(table, m, g);

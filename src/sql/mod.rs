@@ -76,6 +76,7 @@ pub use created::{created_object, Created};
 pub use lines::{line_col_of_byte, line_col_of_char_pos};
 pub use meta::{meta_action, parse_set, MetaAction};
 pub use notx::{analyze, leading_keywords, runs_alone};
+pub use scs::changes_standard_conforming_strings;
 pub use split::split;
 pub use vars::{interpolate, substitute, variables, UndefinedVariable, VarForm, VarRef};
 

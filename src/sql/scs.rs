@@ -118,3 +118,16 @@ fn parse_bool(s: &str) -> Option<bool> {
         None
     }
 }
+
+/// Whether a statement (one piece's text) changes `standard_conforming_strings` (`SET`, `RESET`,
+/// `DISCARD ALL` …). The server reads a query string with the setting in force when it arrives,
+/// so a caller must send what follows such a statement in a query of its own.
+pub fn changes_standard_conforming_strings(stmt: &str) -> bool {
+    // A last statement may lack its `;`: end it, so the statement counts.
+    let text = format!("{stmt}\n;");
+    let (toks, _) = super::lexer::lex(&text);
+    let mut scs = Scs::new();
+    toks.iter()
+        .filter(|t| t.kind.significant())
+        .any(|t| scs.feed(&text, t).is_some())
+}

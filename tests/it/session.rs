@@ -117,3 +117,22 @@ fn temporary_objects_end_with_their_file() {
     assert_eq!(r.code, 0, "{}", r.all());
     assert_eq!(db.one("SELECT n::text FROM kept").as_deref(), Some("0"));
 }
+
+/// Old pg_dump output turns standard_conforming_strings off and then writes 'it\'s': read the
+/// way the server reads it, in a transactional file too, and back on for the next file.
+#[test]
+fn standard_conforming_strings_off_in_a_file() {
+    let db = cluster().create_db("scs");
+    let dir = migrations(&[
+        (
+            "001_old_dump.sql",
+            "CREATE TABLE quotes (q text);\nSET standard_conforming_strings = off;\nINSERT INTO quotes VALUES ('it\\'s');\n",
+        ),
+        ("002_next.sql", "INSERT INTO quotes VALUES ('back\\slash');\n"),
+    ]);
+    let r = pgboot(&db.url, dir.path(), &["migrate"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let rows = db.query("SELECT q FROM quotes ORDER BY q");
+    let rows: Vec<String> = rows.into_iter().map(|r| r[0].clone().unwrap()).collect();
+    assert_eq!(rows, ["back\\slash", "it's"]);
+}
