@@ -13,6 +13,11 @@ use crate::history;
 pub async fn run(cx: &Context<'_>, args: &MigrateArgs) -> Result<ExitCode> {
     let table = cx.table()?;
     let found = cx.discover()?;
+    // A file pgboot would refuse stops the run before it connects: nothing is created, not
+    // even the history table. (Each file is lexed again when it is scheduled.)
+    for m in &found.migrations {
+        apply::prepare(m)?;
+    }
     let (target, tls) = cx.target()?;
     let db = cx.connect_session(&target, &tls, &args.create).await?;
     let (applied, up_to_date) = cx

@@ -254,3 +254,54 @@ fn vars_come_from_the_config_file_the_environment_and_flags_and_the_flag_wins() 
         );
     }
 }
+
+/// Every construct pgboot refuses exits 2 before anything runs, and its message (file:line and
+/// the next step) is pinned by a snapshot.
+#[test]
+fn refused_constructs_are_pinned() {
+    use crate::support::snap;
+    let _s = snap::settings().bind_to_scope();
+    let cases: [(&str, &str, &str); 8] = [
+        (
+            "connect",
+            "001_a.sql",
+            "CREATE TABLE a (id int);\n\\connect other\n",
+        ),
+        ("if", "001_a.sql", "\\if :flag\nSELECT 1;\n\\endif\n"),
+        ("gset", "001_a.sql", "SELECT 1 AS one \\gset\n"),
+        ("shell", "001_a.sql", "\\! rm -rf /\n"),
+        (
+            "copy_to_stdout",
+            "001_a.sql",
+            "CREATE TABLE a (id int);\nCOPY a TO STDOUT;\n",
+        ),
+        (
+            "undefined_variable",
+            "001_a.sql",
+            "CREATE TABLE a (id int);\nSELECT :'who';\n",
+        ),
+        (
+            "copy_to_file",
+            "001_a.sql",
+            "\\copy (SELECT 1) to 'out.csv'\n",
+        ),
+        ("shell_script", "00_init.sh", "#!/bin/sh\ncreatedb x\n"),
+    ];
+    for (label, name, text) in cases {
+        let db = cluster().create_db("refused");
+        let dir = migrations(&[(name, text)]);
+        let r = pgboot(&db.url, dir.path(), &["migrate", "--log-format", "text"]);
+        assert_eq!(r.code, 2, "{label}: {}", r.all());
+        assert_eq!(
+            db.count("SELECT count(*) FROM pg_class WHERE relname IN ('a', 'schema_history')"),
+            0,
+            "{label}: nothing may be applied"
+        );
+        let error: Vec<&str> = r
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error"))
+            .collect();
+        insta::assert_snapshot!(format!("refused_{label}"), error.join("\n"));
+    }
+}
