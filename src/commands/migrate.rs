@@ -9,31 +9,36 @@ use crate::checks::{indexes, tenancy};
 use crate::cli::MigrateArgs;
 use crate::error::{Error, Result};
 use crate::history;
+use crate::plan;
 
 pub async fn run(cx: &Context<'_>, args: &MigrateArgs) -> Result<ExitCode> {
     let table = cx.table()?;
     let found = cx.discover()?;
-    // A file pgboot would refuse stops the run before it connects: nothing is created, not
-    // even the history table. (Each file is lexed again when it is scheduled.)
-    for m in &found.migrations {
-        apply::prepare(m)?;
-    }
+    // Every file is lexed and checked once, before connecting: a file pgboot would refuse
+    // stops the run with nothing created, not even the history table.
+    let all: Vec<apply::Prepared> = found
+        .migrations
+        .iter()
+        .map(apply::prepare)
+        .collect::<Result<_>>()?;
     let (target, tls) = cx.target()?;
     let db = cx.connect_session(&target, &tls, &args.create).await?;
     let (applied, up_to_date) = cx
         .with_lock(&target, &tls, &db, async |db, guard| {
             let rows = history::ensure_and_load(db, &table, guard.file_key).await?;
-            let sched = apply::schedule(&rows, &found.migrations);
-            if !sched.plan.problems.is_empty() {
-                return Err(Error::History(sched.plan.problems));
+            let plan = plan::plan(&rows, &found.migrations);
+            if !plan.problems.is_empty() {
+                return Err(Error::History(plan.problems));
             }
-            for name in &sched.plan.out_of_order {
+            for name in &plan.out_of_order {
                 tracing::warn!(migration = %name, "pending, but older than the newest applied migration; applying it anyway");
             }
-            // Every pending file was lexed before any runs: a broken file stops the run before it starts.
-            let prepared = sched.prepared?;
+            let prepared: Vec<&apply::Prepared> = all
+                .iter()
+                .filter(|p| plan.pending.iter().any(|m| std::ptr::eq(*m, p.migration)))
+                .collect();
             let mut elsewhere = 0;
-            for p in &prepared {
+            for &p in &prepared {
                 if p.mode == apply::Mode::OwnTransaction {
                     tracing::info!(migration = %p.migration.name, "runs {}", p.mode.describe());
                 }
@@ -61,7 +66,7 @@ pub async fn run(cx: &Context<'_>, args: &MigrateArgs) -> Result<ExitCode> {
                     p.migration.name
                 );
             }
-            Ok((prepared.len() - elsewhere, sched.plan.up_to_date + elsewhere))
+            Ok((prepared.len() - elsewhere, plan.up_to_date + elsewhere))
         })
         .await?;
     let total_ms = cx.started.elapsed().as_millis() as u64;
