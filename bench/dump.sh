@@ -11,19 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scale=${1:-5}
 runs=${2:-3}
-cargo build --release --locked -q
-bin=$PWD/target/release/pgboot
-pgbin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
-tmp=$(mktemp -d)
-as_pg() { if [ "$(id -u)" = 0 ]; then setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"; else "$@"; fi; }
-[ "$(id -u)" = 0 ] && chown nobody:nogroup "$tmp"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-as_pg "$pgbin/initdb" -D "$tmp/data" -U postgres -A trust --no-sync >/dev/null
-as_pg "$pgbin/pg_ctl" -D "$tmp/data" -o "-p $port -k $tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_wal_size=2GB" -l "$tmp/log" -w start >/dev/null
-trap 'as_pg "$pgbin/pg_ctl" -D "$tmp/data" -m immediate stop >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+EXTRA_CONF="-c max_wal_size=2GB"
+source bench/lib.sh
 url() { echo "postgres://postgres@127.0.0.1:$port/$1?sslmode=disable"; }
-now() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 export PGBOOT_LOG_FORMAT=json PGBOOT_LOG=warn
 command psql -X -q -d "$(url postgres)" -c "CREATE DATABASE src" -c "CREATE DATABASE src_small"
 "$pgbin/pgbench" -q -i -s "$scale" "$(url src)" >/dev/null 2>&1

@@ -8,20 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-7}
-cargo build --release --locked -q
-bin=$PWD/target/release/pgboot
-pgbin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
-tmp=$(mktemp -d)
-as_pg() { if [ "$(id -u)" = 0 ]; then setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"; else "$@"; fi; }
-[ "$(id -u)" = 0 ] && chown nobody:nogroup "$tmp"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-as_pg "$pgbin/initdb" -D "$tmp/data" -U postgres -A trust --no-sync >/dev/null
-as_pg "$pgbin/pg_ctl" -D "$tmp/data" -o "-p $port -k $tmp -c listen_addresses=127.0.0.1 -c fsync=off" -l "$tmp/log" -w start >/dev/null
-trap 'as_pg "$pgbin/pg_ctl" -D "$tmp/data" -m immediate stop >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+source bench/lib.sh
 mig="$tmp/migrations"; mkdir "$mig"; cp migrations/0*.sql "$mig"/; rm -f "$mig"/011_*.sql
 psql() { command psql -X -q -h 127.0.0.1 -p "$port" -U postgres "$@"; }
-now() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 export PGBOOT_LOG_FORMAT=json PGBOOT_LOG=warn PGBOOT_MIGRATIONS=$mig
 fresh=(); noop=(); viapsql=()
 for i in $(seq 1 "$runs"); do
