@@ -4,9 +4,14 @@
 use std::path::PathBuf;
 
 /// A migration file as found and read by `source`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Migration {
+    /// The version as the history stores it: the number before the first `_`, or for a
+    /// Flyway-named file (`V1.10__x.sql`) the first part of its dotted version.
     pub version: i64,
+    /// The version as written in the file name (`001`, `20240105120000`, `1.10`); files run in
+    /// the order of its numeric parts (see `source::format::version_parts`).
+    pub version_text: String,
     /// The identity in the history: the file's whole stem, e.g. `001_initial_schema`.
     pub name: String,
     pub path: PathBuf,
@@ -20,6 +25,44 @@ pub struct Migration {
     pub origins: Vec<Origin>,
     /// The psql variables the expanded text used, sorted, without duplicates.
     pub variables: Vec<String>,
+    /// The tool the file was written for; only its up section is in [`Migration::sql`].
+    pub format: Format,
+    /// The tool's own "no transaction" marker (dbmate's `transaction:false`, goose's
+    /// `NO TRANSACTION`, sql-migrate's `notransaction`), as written, and its line.
+    pub no_transaction: Option<(String, usize)>,
+}
+
+/// The tool a migration file was written for, as its name and markers tell (see
+/// `source::format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// `<digits>_<name>.sql`, no other tool's markers.
+    #[default]
+    Pgboot,
+    /// `<digits>_<name>.up.sql` (golang-migrate, sqlx).
+    UpSql,
+    /// `V<version>__<description>.sql` (Flyway, refinery).
+    Flyway,
+    /// `-- migrate:up` / `-- migrate:down` sections.
+    Dbmate,
+    /// `-- +goose Up` / `-- +goose Down` sections.
+    Goose,
+    /// `-- +migrate Up` / `-- +migrate Down` sections.
+    SqlMigrate,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Pgboot => "pgboot",
+            Format::UpSql => "up.sql",
+            Format::Flyway => "flyway",
+            Format::Dbmate => "dbmate",
+            Format::Goose => "goose",
+            Format::SqlMigrate => "sql-migrate",
+        }
+    }
 }
 
 /// A stretch of an expanded migration's text and the file it comes from. A stretch starts at

@@ -14,11 +14,11 @@ pub struct Plan<'a> {
 /// Compares the history with the files. Pure; `migrations` must be in run order.
 pub fn plan<'a>(applied: &[Applied], migrations: &'a [Migration]) -> Plan<'a> {
     let mut out = Plan::default();
-    let newest = applied
+    // Out of order: before (in run order) the last file that has a successful row. By position,
+    // not by the version number, so that dotted versions (V1.9, V1.10) compare as they run.
+    let last_applied = migrations
         .iter()
-        .filter(|a| a.success)
-        .map(|a| a.version)
-        .max();
+        .rposition(|m| applied.iter().any(|a| a.success && a.name == m.name));
     for a in applied {
         match migrations.iter().find(|m| m.name == a.name) {
             None => out.problems.push(HistoryProblem::Missing {
@@ -38,12 +38,12 @@ pub fn plan<'a>(applied: &[Applied], migrations: &'a [Migration]) -> Plan<'a> {
             Some(_) => out.up_to_date += 1,
         }
     }
-    for m in migrations {
+    for (i, m) in migrations.iter().enumerate() {
         // An interrupted non-transactional file is pending: the run resumes it.
         if applied.iter().any(|a| a.name == m.name && !a.resumable()) {
             continue;
         }
-        if newest.is_some_and(|n| m.version < n) {
+        if last_applied.is_some_and(|n| i < n) {
             out.out_of_order.push(&m.name);
         }
         out.pending.push(m);
@@ -147,6 +147,7 @@ mod tests {
             checksum: checksum(sql),
             origins: Vec::new(),
             variables: Vec::new(),
+            ..Default::default()
         }
     }
 

@@ -24,7 +24,7 @@ pub fn next_file_name(existing: &[String], slug: &str) -> String {
     let mut max = 0i64;
     let mut width = 3usize;
     for name in existing {
-        if let Entry::Migration { version, stem } = classify(name) {
+        if let Entry::Migration { version, stem, .. } = classify(name) {
             let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
             if version >= max {
                 max = version;

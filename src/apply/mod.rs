@@ -57,6 +57,9 @@ impl Mode {
             Mode::NoTransaction(NoTxReason::Statement { what, line, .. }) => format!(
                 "statement by statement, outside a transaction: line {line} has {what}, which PostgreSQL refuses in a transaction block"
             ),
+            Mode::NoTransaction(NoTxReason::Marker { text, line }) => {
+                format!("statement by statement, outside a transaction (line {line}: {text})")
+            }
         }
     }
 }
@@ -94,7 +97,14 @@ pub fn prepare(m: &Migration) -> Result<Prepared<'_>> {
             e.message
         )));
     }
-    let mode = Mode::of(&analysis);
+    let mode = match (Mode::of(&analysis), &m.no_transaction) {
+        (Mode::NoTransaction(r), _) => Mode::NoTransaction(r),
+        (_, Some((text, line))) => Mode::NoTransaction(NoTxReason::Marker {
+            text: text.clone(),
+            line: *line,
+        }),
+        (mode, None) => mode,
+    };
     Ok(Prepared {
         migration: m,
         analysis,
@@ -142,6 +152,8 @@ pub async fn apply(
         Mode::NoTransaction(reason) => {
             if let NoTxReason::Statement { what, line, .. } = reason {
                 tracing::warn!(migration = %m.name, line, "runs outside a transaction, statement by statement: line {line} has {what}");
+            } else if let NoTxReason::Marker { text, line } = reason {
+                tracing::warn!(migration = %m.name, line, "runs outside a transaction, statement by statement: line {line} has {text}");
             } else {
                 tracing::warn!(migration = %m.name, "runs outside a transaction, statement by statement (-- pgboot:no-transaction)");
             }

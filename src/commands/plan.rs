@@ -47,12 +47,16 @@ pub async fn run(cx: &Context<'_>, json: bool, create: &CreateDatabase) -> Resul
                 Ok(Mode::NoTransaction(NoTxReason::Directive)) => {
                     (false, Some(1), Some("-- pgboot:no-transaction".to_owned()))
                 }
+                Ok(Mode::NoTransaction(NoTxReason::Marker { text, line })) => {
+                    (false, Some(*line), Some(text.clone()))
+                }
                 _ => (true, None, None),
             };
             PlanFile {
                 version: m.version,
                 name: m.name.clone(),
                 file: m.path.display().to_string(),
+                format: m.format,
                 transactional,
                 mode: mode.map(|m| m.describe()).unwrap_or_else(|e| e.to_string()),
                 no_transaction_line: line,

@@ -35,6 +35,9 @@ pub struct PlanFile {
     pub version: i64,
     pub name: String,
     pub file: String,
+    /// The tool the file was written for (its name and markers): pgboot, up.sql, flyway,
+    /// dbmate, goose, sql-migrate.
+    pub format: crate::model::Format,
     pub transactional: bool,
     pub mode: String,
     pub no_transaction_line: Option<usize>,
@@ -64,6 +67,19 @@ pub struct CopyBlock {
     pub rows: usize,
 }
 
+/// What plan says about a file written for another tool.
+fn format_note(f: crate::model::Format) -> Option<String> {
+    use crate::model::Format::*;
+    match f {
+        Pgboot => None,
+        UpSql => Some("format up.sql (golang-migrate, sqlx): its .down.sql is ignored".into()),
+        Flyway => Some("format flyway (V<version>__ name)".into()),
+        Dbmate | Goose | SqlMigrate => {
+            Some(format!("format {}: only its up section runs", f.as_str()))
+        }
+    }
+}
+
 impl View for PlanView {
     fn text(&self) -> String {
         let mut s = String::new();
@@ -89,6 +105,9 @@ impl View for PlanView {
             };
             let _ = writeln!(s, "  {:<40} {}{late}", f.name, f.mode);
             let mut expanded = Vec::new();
+            if let Some(f) = format_note(f.format) {
+                expanded.push(f);
+            }
             if !f.includes.is_empty() {
                 expanded.push(format!("includes {}", f.includes.join(", ")));
             }

@@ -48,6 +48,19 @@ pub fn expand(
     vars: &BTreeMap<String, String>,
     read: Reader<'_>,
 ) -> Result<Expanded, String> {
+    expand_from(root, path, text, 1, vars, read)
+}
+
+/// [`expand`] for a part of a file (another tool's up section) that starts at its line
+/// `first_line`: origins and messages name the file's own lines.
+pub fn expand_from(
+    root: &Path,
+    path: &Path,
+    text: &str,
+    first_line: usize,
+    vars: &BTreeMap<String, String>,
+    read: Reader<'_>,
+) -> Result<Expanded, String> {
     if !needs_expansion(text) {
         return Ok(Expanded {
             sql: text.to_owned(),
@@ -64,6 +77,7 @@ pub fn expand(
         files: vec![lexical(path)],
         chain: Vec::new(),
         read_files: Vec::new(),
+        skipped_lines: first_line.saturating_sub(1),
     };
     x.file(path, text)?;
     if x.out == text {
@@ -104,11 +118,15 @@ struct Expander<'a> {
     /// The `\i` lines that led to the current file: (file, line).
     chain: Vec<(PathBuf, usize)>,
     read_files: Vec<PathBuf>,
+    /// Lines of the migration before `text` (another tool's markers and down section are cut
+    /// off): added to the migration's own line numbers.
+    skipped_lines: usize,
 }
 
 impl Expander<'_> {
     /// Starts a stretch of `file` at its line `line` at the current end of the output.
     fn origin(&mut self, file: &Path, line: usize, copy_data: bool) {
+        let line = self.own_line(line);
         let start = self.out.len();
         if self.origins.last().is_some_and(|o| o.start == start) {
             self.origins.pop();
@@ -124,7 +142,18 @@ impl Expander<'_> {
 
     /// `file:line` of the current file, with the chain that led to it.
     fn at(&self, file: &Path, line: usize) -> String {
+        let line = self.own_line(line);
         format!("{}:{line}{}", file.display(), included_from(&self.chain))
+    }
+
+    /// A line of the text being expanded as a line of its file: only the migration's own text
+    /// (no `\i` chain) can be a part of its file.
+    fn own_line(&self, line: usize) -> usize {
+        if self.chain.is_empty() {
+            line + self.skipped_lines
+        } else {
+            line
+        }
     }
 
     fn file(&mut self, path: &Path, text: &str) -> Result<(), String> {

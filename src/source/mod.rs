@@ -11,6 +11,7 @@
 
 mod compressed;
 mod expand;
+pub mod format;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -18,10 +19,10 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::model::Migration;
+use crate::model::{Format, Migration};
 
 pub use compressed::{decompress, Compression};
-pub use expand::{expand, normalize_path, Expanded};
+pub use expand::{expand, expand_from, normalize_path, Expanded};
 
 /// The tag stored in front of every checksum, so a later algorithm can be told apart.
 pub const CHECKSUM_TAG: &str = "sha256-lf:";
@@ -36,8 +37,13 @@ pub struct Discovery {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Entry {
     Migration {
+        /// What the history's `version` column stores (see [`Migration::version`]).
         version: i64,
+        /// The version as written (`001`, `1.10`).
+        version_text: String,
         stem: String,
+        /// What the name says: `Pgboot`, `UpSql` or `Flyway` (markers inside may say more).
+        format: Format,
     },
     /// `.down.sql`, hidden files: skipped without a word.
     Ignored,
@@ -75,16 +81,26 @@ fn classify_base(file_name: &str, base: &str) -> Entry {
     else {
         return Entry::Skipped("not a .sql file (nor .sql.gz, .sql.xz, .sql.zst)".into());
     };
+    if let Some(entry) = classify_flyway(stem) {
+        return entry;
+    }
     let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
     if digits == 0 || stem.as_bytes().get(digits) != Some(&b'_') || stem.len() == digits + 1 {
         return Entry::Skipped(
-            "a migration is named <digits>_<name>.sql, e.g. 001_initial_schema.sql".into(),
+            "a migration is named <digits>_<name>.sql (e.g. 001_initial_schema.sql) or V<version>__<name>.sql".into(),
         );
     }
+    let format = if base.ends_with(".up.sql") {
+        Format::UpSql
+    } else {
+        Format::Pgboot
+    };
     match stem[..digits].parse::<i64>() {
         Ok(version) => Entry::Migration {
             version,
+            version_text: stem[..digits].to_owned(),
             stem: stem.to_owned(),
+            format,
         },
         Err(_) => Entry::Skipped(format!(
             "version {} is larger than {}",
@@ -93,6 +109,45 @@ fn classify_base(file_name: &str, base: &str) -> Entry {
         )),
     }
 }
+
+/// Flyway's and refinery's names: `V<version>__<description>`, `R__<description>` (repeatable),
+/// `U<version>__<description>` (Flyway's undo, refinery's unversioned). None: not such a name.
+fn classify_flyway(stem: &str) -> Option<Entry> {
+    let (prefix, rest) = stem.split_at_checked(1)?;
+    let (version, description) = rest.split_once("__")?;
+    match prefix {
+        "R" if version.is_empty() => Some(Entry::Refused(REPEATABLE_REFUSAL.into())),
+        "U" if format::version_parts(version).is_some() => {
+            Some(Entry::Refused(UNDO_REFUSAL.into()))
+        }
+        "V" => {
+            let Some(parts) = format::version_parts(version) else {
+                return Some(Entry::Skipped(format!("V{version}__ is not a Flyway version: write numbers separated by dots, e.g. V1.2__{description}.sql")));
+            };
+            if description.is_empty() {
+                return Some(Entry::Skipped(
+                    "a Flyway migration is named V<version>__<description>.sql".into(),
+                ));
+            }
+            Some(match i64::try_from(parts[0]) {
+                Ok(v) => Entry::Migration {
+                    version: v,
+                    version_text: version.replace('_', "."),
+                    stem: stem.to_owned(),
+                    format: Format::Flyway,
+                },
+                Err(_) => Entry::Skipped(format!("version {version} is larger than {}", i64::MAX)),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Why an `R__` file stops the run.
+pub const REPEATABLE_REFUSAL: &str = "a Flyway repeatable migration (R__): pgboot does not run repeatable migrations yet, and will not run it once as if it were versioned; move it out of the migrations directory, or rename it V<version>__<name>.sql to run it once";
+
+/// Why a `U<version>__` file stops the run.
+pub const UNDO_REFUSAL: &str = "a U<version>__ file is a Flyway undo migration or a refinery unversioned migration; pgboot runs neither: move undo files out of the migrations directory, and rename a refinery unversioned migration V<version>__<name>.sql";
 
 /// Strips a UTF-8 BOM and turns CRLF and lone CR into LF. Pure.
 pub fn normalize(text: &str) -> String {
@@ -162,22 +217,34 @@ pub fn discover(dir: &Path, vars: &BTreeMap<String, String>) -> Result<Discovery
             _ if is_dir => skipped.push((path, "a directory".into())),
             Entry::Skipped(why) => skipped.push((path, why)),
             Entry::Refused(why) => refused.push((path.display().to_string(), why)),
-            Entry::Migration { version, stem } => {
-                found.push((version, file_name, stem, path, compression))
-            }
+            Entry::Migration {
+                version,
+                version_text,
+                stem,
+                format,
+            } => found.push(Named {
+                order: format::version_parts(&version_text).unwrap_or_default(),
+                version,
+                version_text,
+                file_name,
+                stem,
+                path,
+                compression,
+                format,
+            }),
         }
     }
     if !refused.is_empty() {
-        refused.sort();
-        let why = refused[0].1.clone();
-        let paths: Vec<String> = refused.into_iter().map(|(p, _)| p).collect();
-        return Err(Error::Source(format!("{}: {why}", paths.join(", "))));
+        return Err(Error::Source(refusals(refused)));
     }
-    found.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    found.sort_by(|a, b| (&a.order, &a.file_name).cmp(&(&b.order, &b.file_name)));
 
     // Every clash is found before any file is read.
     let mut seen: HashMap<&str, &Path> = HashMap::with_capacity(found.len());
-    for (_, _, name, path, _) in &found {
+    for Named {
+        stem: name, path, ..
+    } in &found
+    {
         if let Some(prev) = seen.insert(name, path) {
             return Err(Error::Source(format!(
                 "{} and {} are the same migration {name}; keep only one of them",
@@ -189,28 +256,59 @@ pub fn discover(dir: &Path, vars: &BTreeMap<String, String>) -> Result<Discovery
 
     let mut migrations: Vec<Migration> = Vec::with_capacity(found.len());
     let mut read_files: Vec<std::path::PathBuf> = Vec::new();
-    for (version, _, name, path, compression) in found {
-        if let Some(prev) = migrations.last().filter(|m| m.version == version) {
+    let mut last_order: Option<Vec<u64>> = None;
+    for f in found {
+        if let Some(prev) = migrations
+            .last()
+            .filter(|_| last_order.as_ref() == Some(&f.order))
+        {
             warnings.push(format!(
-                "{} and {} share version {version}; they run in file-name order",
+                "{} and {} share version {}; they run in file-name order",
                 prev.file_name(),
-                path.file_name().unwrap_or_default().to_string_lossy()
+                f.file_name,
+                f.order
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(".")
             ));
         }
-        let bytes = compressed::read(&path, compression)?;
-        let text = normalize(&decode(&path, bytes)?);
-        let x =
-            expand(dir, &path, &text, vars, &|p: &Path| std::fs::read(p)).map_err(Error::Source)?;
+        last_order = Some(f.order.clone());
+        let bytes = compressed::read(&f.path, f.compression)?;
+        let text = normalize(&decode(&f.path, bytes)?);
+        let cut = format::cut(&text, f.format).map_err(|e| {
+            Error::Source(format!(
+                "{}:{}: {}; nothing was applied",
+                f.path.display(),
+                e.line,
+                e.message
+            ))
+        })?;
+        let read = |p: &Path| std::fs::read(p);
+        let mut x = expand_from(dir, &f.path, cut.up, cut.first_line, vars, &read)
+            .map_err(Error::Source)?;
         read_files.extend(x.read);
+        if x.origins.is_empty() && cut.first_line > 1 {
+            x.origins.push(crate::model::Origin {
+                start: 0,
+                file: f.path.clone(),
+                line: cut.first_line,
+                included_from: Vec::new(),
+                copy_data: false,
+            });
+        }
         let checksum = checksum(&x.sql);
         migrations.push(Migration {
-            version,
-            name,
-            path,
+            version: f.version,
+            version_text: f.version_text,
+            name: f.stem,
+            path: f.path,
             sql: x.sql,
             checksum,
             origins: x.origins,
             variables: x.variables,
+            format: cut.format,
+            no_transaction: cut.no_transaction,
         });
     }
     for (path, why) in skipped {
@@ -229,6 +327,36 @@ pub fn discover(dir: &Path, vars: &BTreeMap<String, String>) -> Result<Discovery
         migrations,
         warnings,
     })
+}
+
+/// A migration file found by name, not read yet.
+struct Named {
+    /// The version's numeric parts: the run order, then the file name.
+    order: Vec<u64>,
+    version: i64,
+    version_text: String,
+    file_name: String,
+    stem: String,
+    path: std::path::PathBuf,
+    compression: Compression,
+    format: Format,
+}
+
+/// The refused files, grouped by why (`a.sh, b.sh: <why>`), one group per line.
+fn refusals(mut refused: Vec<(String, String)>) -> String {
+    refused.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
+    let mut groups: Vec<(Vec<String>, String)> = Vec::new();
+    for (path, why) in refused {
+        match groups.iter_mut().find(|g| g.1 == why) {
+            Some(g) => g.0.push(path),
+            None => groups.push((vec![path], why)),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(paths, why)| format!("{}: {why}", paths.join(", ")))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]

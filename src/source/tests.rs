@@ -8,14 +8,18 @@ fn names() {
         classify("001_initial_schema.sql"),
         Entry::Migration {
             version: 1,
-            stem: "001_initial_schema".into()
+            version_text: "001".into(),
+            stem: "001_initial_schema".into(),
+            format: Format::Pgboot,
         }
     );
     assert_eq!(
         classify("20251110_sso.up.sql"),
         Entry::Migration {
             version: 20251110,
-            stem: "20251110_sso".into()
+            version_text: "20251110".into(),
+            stem: "20251110_sso".into(),
+            format: Format::UpSql,
         }
     );
     assert_eq!(classify("3_x.down.sql"), Entry::Ignored);
@@ -35,7 +39,9 @@ fn names() {
 fn compressed_names() {
     let m = |v: i64, stem: &str| Entry::Migration {
         version: v,
+        version_text: "001".into(),
         stem: stem.into(),
+        format: Format::Pgboot,
     };
     for (file, compression) in [
         ("001_x.sql", Compression::None),
@@ -45,11 +51,31 @@ fn compressed_names() {
         ("001_x.up.sql.gz", Compression::Gzip),
         ("001_x.up.sql.zst", Compression::Zstd),
     ] {
-        assert_eq!(
-            classify_compressed(file),
-            (m(1, "001_x"), compression),
-            "{file}"
-        );
+        let (entry, c) = classify_compressed(file);
+        let Entry::Migration { format, .. } = &entry else {
+            panic!("{file}: {entry:?}")
+        };
+        let want = if file.contains(".up.") {
+            Format::UpSql
+        } else {
+            Format::Pgboot
+        };
+        assert_eq!(*format, want, "{file}");
+        let plain = match entry {
+            Entry::Migration {
+                version,
+                version_text,
+                stem,
+                ..
+            } => Entry::Migration {
+                version,
+                version_text,
+                stem,
+                format: Format::Pgboot,
+            },
+            other => other,
+        };
+        assert_eq!((plain, c), (m(1, "001_x"), compression), "{file}");
     }
     for ignored in [
         "3_x.down.sql.gz",
@@ -365,4 +391,60 @@ fn missing_empty_and_clashing() {
         m.contains("2_b.sql and ") && m.contains("2_b.sql.gz are the same migration 2_b"),
         "{m}"
     );
+}
+
+#[test]
+fn flyway_names() {
+    let m = |v: i64, text: &str, stem: &str| Entry::Migration {
+        version: v,
+        version_text: text.into(),
+        stem: stem.into(),
+        format: Format::Flyway,
+    };
+    assert_eq!(classify("V1__init.sql"), m(1, "1", "V1__init"));
+    assert_eq!(classify("V1.10__x.sql"), m(1, "1.10", "V1.10__x"));
+    assert_eq!(classify("V2_1__x.sql.gz"), m(2, "2.1", "V2_1__x"));
+    assert!(matches!(classify("R__views.sql"), Entry::Refused(m) if m.contains("repeatable")));
+    assert!(matches!(classify("U3__undo.sql"), Entry::Refused(m) if m.contains("undo")));
+    assert!(matches!(classify("V1.x__bad.sql"), Entry::Skipped(_)));
+    assert!(matches!(classify("V1__.sql"), Entry::Skipped(_)));
+    // Not Flyway: a plain name that starts with V is still skipped as before.
+    assert!(matches!(classify("Vacuum.sql"), Entry::Skipped(_)));
+}
+
+#[test]
+fn flyway_versions_run_in_numeric_order() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["V1.10__c.sql", "V1.9__b.sql", "V1__a.sql", "V2__d.sql"] {
+        std::fs::write(dir.path().join(f), "SELECT 1;\n").unwrap();
+    }
+    let got = discover(dir.path(), &Default::default()).unwrap();
+    let names: Vec<&str> = got.migrations.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["V1__a", "V1.9__b", "V1.10__c", "V2__d"]);
+    assert!(got.warnings.is_empty(), "{:?}", got.warnings);
+}
+
+#[test]
+fn another_tools_file_keeps_only_its_up_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("20240101000000_cache.sql");
+    let text = "-- migrate:up\nCREATE TABLE c (k text);\n-- migrate:down\nDROP TABLE c;\n";
+    std::fs::write(&p, text).unwrap();
+    let got = discover(dir.path(), &Default::default()).unwrap();
+    let m = &got.migrations[0];
+    assert_eq!(m.sql, "CREATE TABLE c (k text);\n");
+    assert_eq!(m.format, Format::Dbmate);
+    // Line 1 of what runs is line 2 of the file.
+    assert_eq!(m.at(1, 1), format!("{}:2:1", p.display()));
+    // Editing the down section is not drift.
+    let before = m.checksum.clone();
+    std::fs::write(&p, text.replace("DROP TABLE c;", "DROP TABLE IF EXISTS c;")).unwrap();
+    let again = discover(dir.path(), &Default::default()).unwrap();
+    assert_eq!(again.migrations[0].checksum, before);
+    // A refusal names file:line.
+    std::fs::write(&p, "DROP TABLE c;\n-- migrate:down\n").unwrap();
+    let e = discover(dir.path(), &Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("20240101000000_cache.sql:2:"), "{e}");
 }

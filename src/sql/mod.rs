@@ -168,6 +168,9 @@ pub struct Meta {
 pub enum NoTxReason {
     /// `-- pgboot:no-transaction` on the first line of the file (allow leading whitespace/BOM; case-insensitive).
     Directive,
+    /// Another tool's marker (dbmate's `transaction:false`, goose's `NO TRANSACTION`,
+    /// sql-migrate's `notransaction`; see `source::format`), as written, and its line.
+    Marker { text: String, line: usize },
     /// A statement PostgreSQL refuses inside a transaction block. `what` is a short label such as
     /// "VACUUM" or "CREATE INDEX CONCURRENTLY"; `line`/`column` locate the statement's first token.
     Statement {

@@ -39,6 +39,7 @@ fn render(src: &str) -> String {
         None => "none".to_string(),
         Some(NoTxReason::Directive) => "directive".to_string(),
         Some(NoTxReason::Statement { what, line, column }) => format!("{what} at {line}:{column}"),
+        Some(NoTxReason::Marker { text, line }) => format!("{text} at {line}"),
     };
     let yes_no = |b: bool| if b { "yes" } else { "no" };
     writeln!(out, "no-transaction: {no_tx}").unwrap();
