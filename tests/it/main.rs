@@ -14,6 +14,7 @@ mod docker;
 mod dumps;
 mod exactly_once;
 mod faults;
+mod formats;
 mod migrate;
 mod operate;
 mod pgbouncer;
