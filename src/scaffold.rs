@@ -19,18 +19,34 @@ pub fn slug(name: &str) -> String {
     out.trim_end_matches('_').to_owned()
 }
 
-/// The next file name: one more than the highest version, as wide as the existing numbers. Pure.
+/// The next file name: one more than the highest version, as wide as the existing numbers; in a
+/// directory of Flyway-named files, `V<next major>__<slug>.sql`. Pure.
 pub fn next_file_name(existing: &[String], slug: &str) -> String {
     let mut max = 0i64;
     let mut width = 3usize;
+    let (mut flyway, mut other) = (0, 0);
     for name in existing {
-        if let Entry::Migration { version, stem, .. } = classify(name) {
+        if let Entry::Migration {
+            version,
+            stem,
+            format,
+            ..
+        } = classify(name)
+        {
+            if format == crate::model::Format::Flyway {
+                flyway += 1;
+            } else {
+                other += 1;
+            }
             let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
             if version >= max {
                 max = version;
-                width = digits;
+                width = digits.max(1);
             }
         }
+    }
+    if flyway > 0 && other == 0 {
+        return format!("V{}__{slug}.sql", max + 1);
     }
     format!("{:0width$}_{slug}.sql", max + 1)
 }
@@ -131,6 +147,10 @@ mod tests {
             "11_c.sql"
         );
         assert_eq!(next_file_name(&[], "first"), "001_first.sql");
+        assert_eq!(
+            next_file_name(&names(&["V1__a.sql", "V1.10__b.sql", "V2__c.sql"]), "d"),
+            "V3__d.sql"
+        );
     }
 
     #[test]
