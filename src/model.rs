@@ -278,6 +278,10 @@ impl HistoryProblem {
 }
 
 pub fn describe_problems(problems: &[HistoryProblem]) -> String {
+    // Another tool's unfinished migration (adopt): not a disagreement with the files.
+    if let [HistoryProblem::Unfinished { what, .. }] = problems {
+        return format!("{what}; nothing was written");
+    }
     let mut s = format!(
         "the history and the migration files disagree ({} problem{}); nothing was applied:",
         problems.len(),

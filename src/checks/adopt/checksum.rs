@@ -117,6 +117,14 @@ mod tests {
         // cast to int: the same as crc32fast over the joined lines.
         let joined = crc32fast::hash(b"CREATE TABLE t (id int);INSERT INTO t VALUES (1);");
         assert_eq!(lf, joined as i32);
+        // Values from Java: java.util.zip.CRC32 fed each BufferedReader.readLine() of the file
+        // (UTF-8, BOM dropped from the first line), as Flyway's ChecksumCalculator does, cast
+        // to int (openjdk 17).
+        assert_eq!(lf, 169406234);
+        assert_eq!(
+            flyway_crc32(b"\xef\xbb\xbf-- caf\xc3\xa9\r\nCREATE TABLE t (id int);\r\n\r\nINSERT INTO t VALUES (1);\rSELECT 1;\n"),
+            -31459180
+        );
         // A known value: CRC-32("123456789") = 0xCBF43926, negative as a Java int.
         assert_eq!(flyway_crc32(b"123456789\n"), 0xCBF4_3926_u32 as i32);
         assert!(flyway_crc32(b"123456789") < 0);
