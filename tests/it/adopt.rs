@@ -481,29 +481,37 @@ fn refinery_history_is_adopted_with_its_checksums_compared() {
         ("V2__second.sql", v2),
         ("V3__third.sql", "INSERT INTO r VALUES (3);\n"),
     ]);
+    // Kept in a schema of its own under another name: found only through --table.
     db.query(&format!(
-        "CREATE TABLE refinery_schema_history (version int4 PRIMARY KEY, name VARCHAR(255), \
-         applied_on VARCHAR(255), checksum VARCHAR(255));
+        "CREATE SCHEMA meta; CREATE TABLE meta.migrations (version int4 PRIMARY KEY, \
+         name VARCHAR(255), applied_on VARCHAR(255), checksum VARCHAR(255));
          {v1}{v2}
-         INSERT INTO refinery_schema_history VALUES
+         INSERT INTO meta.migrations VALUES
          (1, 'initial', '2024-01-01T00:00:00+00:00', '{}'),
          (2, 'second', '2024-01-01T00:00:00+00:00', '{}');",
         refinery_crc("initial", 1, v1),
         refinery_crc("second", 2, v2)
     ));
+    let r = pgboot(&db.url, dir.path(), &["adopt", "--from", "refinery"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr.contains(
+            "there is no table refinery_schema_history on the search_path, where refinery keeps its history"
+        ),
+        "{}",
+        r.stderr
+    );
+    let from = ["adopt", "--from", "refinery", "--table", "meta.migrations"];
     let v = json(&pgboot(
         &db.url,
         dir.path(),
-        &["adopt", "--from", "refinery", "--json"],
+        &[&from[..], &["--json"]].concat(),
     ));
+    assert_eq!(v["table"], "meta.migrations", "{v}");
     assert_eq!(v["files"][0]["checksum"]["result"], "same", "{v}");
     assert_eq!(v["files"][1]["checksum"]["result"], "same", "{v}");
     assert_eq!(v["files"][2]["state"], "pending", "{v}");
-    let r = pgboot(
-        &db.url,
-        dir.path(),
-        &["adopt", "--from", "refinery", "--yes"],
-    );
+    let r = pgboot(&db.url, dir.path(), &[&from[..], &["--yes"]].concat());
     assert_eq!(r.code, 0, "{}", r.all());
     let r = pgboot(&db.url, dir.path(), &["migrate"]);
     assert_eq!(r.code, 0, "{}", r.all());
