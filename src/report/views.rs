@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::checks::adopt::map::{ChecksumCheck, Mapping, State};
 use crate::checks::baseline::FileCheck;
 use crate::checks::indexes::InvalidIndex;
 use crate::checks::repair::Action;
@@ -282,7 +281,7 @@ pub struct AdoptView {
     /// pgboot's history table, where the rows go.
     pub history_table: String,
     #[serde(flatten)]
-    pub mapping: Mapping,
+    pub mapping: crate::checks::adopt::map::Mapping,
     /// The files recorded (or, without --yes, to record) as adopted.
     pub record: Vec<String>,
     pub written: bool,
@@ -298,6 +297,7 @@ fn short(checksum: &str) -> String {
 
 impl View for AdoptView {
     fn text(&self) -> String {
+        use crate::checks::adopt::map::{ChecksumCheck, State};
         let tool = self.from.as_str();
         let m = &self.mapping;
         let mut s = format!("{tool}'s history {}:\n", self.table);
