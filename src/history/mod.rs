@@ -52,7 +52,8 @@ fn parse_rows(t: &TableName, msgs: &[SimpleQueryMessage]) -> Result<Vec<Applied>
 enum Shape {
     Missing,
     Current,
-    Older,
+    /// An older pgboot's table, with its columns: lacks some of [`sql::ADDED`].
+    Older(Vec<String>),
 }
 
 /// Another tool's history table, by its columns: what to call it in the message.
@@ -95,7 +96,9 @@ async fn shape(db: &Db, t: &TableName) -> Result<Shape> {
     }
     match sql::ADDED.iter().all(|(c, _)| columns.contains(c)) {
         true => Ok(Shape::Current),
-        false => Ok(Shape::Older),
+        false => Ok(Shape::Older(
+            columns.iter().map(|c| (*c).to_owned()).collect(),
+        )),
     }
 }
 
@@ -104,7 +107,7 @@ async fn shape(db: &Db, t: &TableName) -> Result<Shape> {
 pub async fn ensure_and_load(db: &Db, t: &TableName, file_key: i64) -> Result<Vec<Applied>> {
     let exists = match shape(db, t).await? {
         Shape::Current => return load_existing(db, t).await,
-        Shape::Older => true,
+        Shape::Older(_) => true,
         Shape::Missing => false,
     };
     db.client
@@ -128,13 +131,15 @@ pub async fn load(db: &Db, t: &TableName) -> Result<Vec<Applied>> {
     match shape(db, t).await? {
         Shape::Missing => Ok(Vec::new()),
         Shape::Current => load_existing(db, t).await,
-        // 0.1's columns only: read them, the new ones are NULL.
-        Shape::Older => {
-            let cols = sql::ADDED
+        // An older pgboot's table: the columns it lacks read as NULL.
+        Shape::Older(columns) => {
+            let mut old = sql::select_sql(t);
+            for (c, ty) in sql::ADDED
                 .iter()
-                .map(|(c, ty)| format!("NULL::{ty} AS {c}"));
-            let cols: Vec<String> = cols.collect();
-            let old = sql::select_sql(t).replace("progress, error, run_id", &cols.join(", "));
+                .filter(|(c, _)| !columns.iter().any(|x| x == c))
+            {
+                old = old.replace(&format!(", {c}"), &format!(", NULL::{ty} AS {c}"));
+            }
             let msgs = db
                 .client
                 .simple_query(&old)

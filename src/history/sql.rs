@@ -6,11 +6,13 @@ use crate::config::TableName;
 use crate::model::Migration;
 use crate::pg::quote::quote_literal;
 
-/// How a row came to be: applied by `migrate`, or recorded by `baseline` without running.
+/// How a row came to be: applied by `migrate`, recorded by `baseline` without running, or
+/// recorded by `adopt` because another tool (named, e.g. `dbmate`) applied it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Migrate,
     Baseline,
+    Adopted(&'static str),
 }
 
 impl Kind {
@@ -18,6 +20,7 @@ impl Kind {
         match self {
             Kind::Migrate => "migrate",
             Kind::Baseline => "baseline",
+            Kind::Adopted(_) => "adopted",
         }
     }
 }
@@ -38,7 +41,8 @@ CREATE TABLE IF NOT EXISTS {q} (
     kind           text             NOT NULL DEFAULT 'migrate',
     progress       integer,
     error          text,
-    run_id         text
+    run_id         text,
+    adopted_from   text
 );
 COMMENT ON TABLE {q} IS 'Migrations applied by pgboot, one row per file';",
         schema = t.schema,
@@ -63,6 +67,7 @@ pub const ADDED: &[(&str, &str)] = &[
     ("progress", "integer"),
     ("error", "text"),
     ("run_id", "text"),
+    ("adopted_from", "text"),
 ];
 
 /// One row, one column: the table's columns (comma-separated, in order), NULL when it is missing.
@@ -113,9 +118,14 @@ pub fn insert_sql(
         Some(ms) => format!("{ms}"),
         None => "1000 * extract(epoch FROM clock_timestamp() - now())".into(),
     };
+    // adopted_from only for adopted rows: the other statements stay as pgboot 0.1 wrote them.
+    let (from_col, from_val) = match kind {
+        Kind::Adopted(tool) => (", adopted_from", format!(", {}", quote_literal(tool))),
+        _ => ("", String::new()),
+    };
     format!(
         "INSERT INTO {} (version, name, checksum, execution_ms, pgboot_version, transactional, \
-         success, kind) VALUES ({}, {}, {}, {ms}, {}, {transactional}, {success}, '{}')",
+         success, kind{from_col}) VALUES ({}, {}, {}, {ms}, {}, {transactional}, {success}, '{}'{from_val})",
         t.qualified(),
         m.version,
         quote_literal(&m.name),
@@ -189,6 +199,20 @@ mod tests {
         let s = insert_sql(&t(), &m(), false, false, Some(1.5), Kind::Migrate);
         assert!(s.contains("E'sha256-lf:abc', 1.5, E'"), "{s}");
         assert!(s.ends_with("false, false, 'migrate')"), "{s}");
+        let s = insert_sql(&t(), &m(), true, true, Some(0.0), Kind::Adopted("dbmate"));
+        assert!(s.contains("success, kind, adopted_from) VALUES"), "{s}");
+        assert!(s.ends_with("true, true, 'adopted', E'dbmate')"), "{s}");
+    }
+
+    #[test]
+    fn the_table_has_every_added_column() {
+        let create = create_sql(&t());
+        for (c, ty) in ADDED {
+            assert!(create.contains(&format!("    {c} ")), "{c}");
+            assert!(
+                ensure_sql(&t(), 1, true).contains(&format!("ADD COLUMN IF NOT EXISTS {c} {ty}"))
+            );
+        }
     }
 
     #[test]

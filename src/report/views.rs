@@ -272,6 +272,106 @@ impl View for BaselineView {
     }
 }
 
+/// `pgboot adopt --from TOOL` (= `baseline --from TOOL`).
+#[derive(Debug, Serialize)]
+pub struct AdoptView {
+    pub from: crate::cli::Tool,
+    /// The tool's history table, `schema.name`.
+    pub table: String,
+    /// pgboot's history table, where the rows go.
+    pub history_table: String,
+    #[serde(flatten)]
+    pub mapping: crate::checks::adopt::map::Mapping,
+    /// The files recorded (or, without --yes, to record) as adopted.
+    pub record: Vec<String>,
+    pub written: bool,
+}
+
+/// `sha384:<96 hex>` is long for a terminal: the JSON has it whole.
+fn short(checksum: &str) -> String {
+    match checksum.strip_prefix("sha384:") {
+        Some(h) if h.len() > 16 => format!("sha384:{}…", &h[..16]),
+        _ => checksum.to_owned(),
+    }
+}
+
+impl View for AdoptView {
+    fn text(&self) -> String {
+        use crate::checks::adopt::map::{ChecksumCheck, State};
+        let tool = self.from.as_str();
+        let m = &self.mapping;
+        let mut s = format!("{tool}'s history {}:\n", self.table);
+        for f in &m.files {
+            let mut state = match f.state {
+                State::Adopted => "adopted".to_owned(),
+                State::Baselined => format!(
+                    "adopted (within {tool}'s baseline {})",
+                    m.through.as_ref().map_or("", |t| t.version.as_str())
+                ),
+                State::Recorded => "already in pgboot's history: left as it is".into(),
+                State::Gap => {
+                    format!("gap: {tool} applied later versions, not this one; not recorded")
+                }
+                State::Pending => "pending: migrate applies it".into(),
+            };
+            match &f.checksum {
+                Some(ChecksumCheck::Same) => state.push_str("; unchanged since then (checksum)"),
+                Some(ChecksumCheck::Changed { recorded, file }) => {
+                    let _ = write!(
+                        state,
+                        "; CHANGED since {tool} applied it ({} then, {} now)",
+                        short(recorded),
+                        short(file)
+                    );
+                }
+                Some(ChecksumCheck::NotCompared { reason }) => {
+                    let _ = write!(state, "; checksum not compared: {reason}");
+                }
+                None => {}
+            }
+            let _ = writeln!(s, "  {:<40} {state}", f.name);
+        }
+        for x in &m.missing {
+            let d = x
+                .description
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
+            let _ = writeln!(s, "applied by {tool}, no file: version {}{d}", x.version);
+        }
+        for x in &m.skipped {
+            let _ = writeln!(s, "not adopted: {}: {}", x.row, x.reason);
+        }
+        let changed = m.changed().count();
+        if changed > 0 {
+            let _ = writeln!(s, "note: {changed} file(s) changed since {tool} applied them: the database holds what the old text did. pgboot records each file with its checksum as it is now, so migrate will not call it drift; if the change matters, restore the applied text and put the change in a new migration.");
+        }
+        let gaps = m.count(State::Gap);
+        if gaps > 0 {
+            let _ = writeln!(s, "note: {gaps} file(s) older than {tool}'s newest version were not applied by {tool}: they are not recorded, so `pgboot migrate` will apply them (out of order, with a warning); check whether the database already has their changes first.");
+        }
+        if !m.missing.is_empty() {
+            let _ = writeln!(s, "note: {} version(s) {tool} applied have no file: pgboot records nothing for them and does not need them; restore the file(s) and adopt again with --force to have them in pgboot's history.", m.missing.len());
+        }
+        let n = self.record.len();
+        match (n, self.written) {
+            (0, _) => s.push_str("nothing to record\n"),
+            (_, true) => {
+                let _ = writeln!(s, "recorded {n} file(s) in {} as adopted from {tool}, without running them; `pgboot migrate` applies the rest", self.history_table);
+            }
+            (_, false) => {
+                let _ = writeln!(
+                    s,
+                    "would record {n} file(s) in {} as adopted from {tool}, without running them",
+                    self.history_table
+                );
+                s.push_str("nothing was written (not even pgboot's history table): run again with --yes to record them\n");
+            }
+        }
+        s
+    }
+}
+
 /// `pgboot repair`.
 #[derive(Debug, Serialize)]
 pub struct RepairView {

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod adopt;
 mod compressed;
 mod concurrency;
 mod config_errors;
