@@ -6,21 +6,7 @@ use crate::config::TableName;
 use crate::model::Migration;
 use crate::pg::quote::quote_literal;
 
-/// How a row came to be: applied by `migrate`, or recorded by `baseline` without running.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Migrate,
-    Baseline,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Migrate => "migrate",
-            Kind::Baseline => "baseline",
-        }
-    }
-}
+pub use crate::model::Kind;
 
 pub fn create_sql(t: &TableName) -> String {
     format!(
@@ -94,13 +80,16 @@ pub fn select_sql(t: &TableName) -> String {
     format!(
         "SELECT version, name, checksum, success, transactional, \
          to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), execution_ms, \
-         progress, error, run_id FROM {} ORDER BY version, name",
+         kind, progress, error, run_id FROM {} ORDER BY version, name",
         t.qualified()
     )
 }
 
 /// The INSERT that records a migration. `execution_ms` None: measured by the server as the
 /// time since the transaction started (the row commits with the migration's transaction).
+/// `Kind::Migrate` means "applied by running it" and records the file's own kind (`migrate`,
+/// `repeatable` or `seed`). A repeatable file keeps one row: its earlier row is deleted first,
+/// in the same transaction.
 pub fn insert_sql(
     t: &TableName,
     m: &Migration,
@@ -113,8 +102,16 @@ pub fn insert_sql(
         Some(ms) => format!("{ms}"),
         None => "1000 * extract(epoch FROM clock_timestamp() - now())".into(),
     };
+    let kind = match kind {
+        Kind::Migrate => m.kind,
+        other => other,
+    };
+    let replace = match kind {
+        Kind::Repeatable => format!("{};\n", forget_sql(t, &m.name)),
+        _ => String::new(),
+    };
     format!(
-        "INSERT INTO {} (version, name, checksum, execution_ms, pgboot_version, transactional, \
+        "{replace}INSERT INTO {} (version, name, checksum, execution_ms, pgboot_version, transactional, \
          success, kind) VALUES ({}, {}, {}, {ms}, {}, {transactional}, {success}, '{}')",
         t.qualified(),
         m.version,
@@ -123,6 +120,30 @@ pub fn insert_sql(
         quote_literal(env!("CARGO_PKG_VERSION")),
         kind.as_str(),
     )
+}
+
+/// Deletes a repeatable file's row before its new application is recorded (same transaction).
+pub fn forget_sql(t: &TableName, name: &str) -> String {
+    format!(
+        "DELETE FROM {} WHERE name = {}",
+        t.qualified(),
+        quote_literal(name)
+    )
+}
+
+/// The condition on a history row (columns prefixed with `p`, e.g. `r.`) under which `m` counts
+/// as recorded, so that a runner must not apply it (again): for a versioned file or a seed, any
+/// row of its name; for a repeatable file, an unfinished row, or a finished one of the same text
+/// (another runner applied this text); for a `-- pgboot:always` file, only an unfinished row.
+pub fn recorded_sql(p: &str, m: &Migration) -> String {
+    match (m.kind, m.always) {
+        (Kind::Repeatable, true) => format!("NOT {p}success"),
+        (Kind::Repeatable, false) => format!(
+            "(NOT {p}success OR {p}checksum = {})",
+            quote_literal(&m.checksum)
+        ),
+        _ => "true".into(),
+    }
 }
 
 /// `repair`: record a drifted file's new checksum.
