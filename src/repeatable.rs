@@ -30,6 +30,15 @@ pub enum Why {
 }
 
 impl Why {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Why::New => "new",
+            Why::Changed => "changed",
+            Why::Always => "always",
+            Why::Resume => "resume",
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Why::New => "never applied",
@@ -137,6 +146,66 @@ pub fn removed<'a>(applied: &'a [Applied], files: &[Migration], seeds: bool) -> 
         .filter(|a| a.kind == Kind::Repeatable || (seeds && a.kind == Kind::Seed))
         .filter(|a| !files.iter().any(|f| f.name == a.name && f.kind == a.kind))
         .collect()
+}
+
+/// A repeatable file or seed the next migrate does not apply, for `plan`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NotRun {
+    pub name: String,
+    pub kind: Kind,
+    /// Why not: `up to date`, or a changed seed.
+    pub why: String,
+}
+
+/// The repeatable files and seeds of `all` that will not run, in order. Pure.
+pub fn not_run(applied: &[Applied], all: &[Migration]) -> Vec<NotRun> {
+    let others = all.iter().filter(|m| !m.kind.versioned());
+    others
+        .filter_map(|f| {
+            let why = match decide(applied, f) {
+                Decision::UpToDate => "up to date (same checksum as applied)".to_owned(),
+                Decision::SeedChanged { .. } => {
+                    "changed after it was applied: seeds run once, not applied again".to_owned()
+                }
+                _ => return None,
+            };
+            Some(NotRun {
+                name: f.name.clone(),
+                kind: f.kind,
+                why,
+            })
+        })
+        .collect()
+}
+
+/// `2 migrate, 1 repeatable applied; 1 seed pending`: the kinds of the history's rows and of
+/// the pending files, for `validate`.
+pub fn count_kinds(applied: &[Applied], pending: &[&Migration]) -> String {
+    let count = |kinds: &mut Vec<(Kind, usize)>, k: Kind| match kinds.iter_mut().find(|x| x.0 == k)
+    {
+        Some(x) => x.1 += 1,
+        None => kinds.push((k, 1)),
+    };
+    let (mut rows, mut files) = (Vec::new(), Vec::new());
+    applied.iter().for_each(|a| count(&mut rows, a.kind));
+    pending.iter().for_each(|m| count(&mut files, m.kind));
+    let list = |v: &mut Vec<(Kind, usize)>| {
+        v.sort_by_key(|x| (kind_order(x.0), x.0.as_str()));
+        let items: Vec<String> = v
+            .iter()
+            .map(|(k, n)| format!("{n} {}", k.as_str()))
+            .collect();
+        if items.is_empty() {
+            "none".to_owned()
+        } else {
+            items.join(", ")
+        }
+    };
+    format!(
+        "history rows: {}; pending: {}",
+        list(&mut rows),
+        list(&mut files)
+    )
 }
 
 /// The order `status` lists kinds in: the versioned sequence, repeatable files, seeds.

@@ -50,6 +50,10 @@ pub struct Settings {
     pub connect_timeout: Option<Dur>,
     #[serde(default = "default_migrations")]
     pub migrations: PathBuf,
+    /// The seeds directory: applied after the migrations (and by `pgboot seed`), each file once.
+    /// Unset: nothing seeds (production).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seeds: Option<PathBuf>,
     #[serde(default = "default_wait_timeout")]
     pub wait_timeout: Dur,
     /// How long to wait for the migration lock; unset waits as long as the holder runs.
