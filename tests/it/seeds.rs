@@ -315,3 +315,14 @@ pub fn assert_clientforge_seed(url: &str) {
         );
     }
 }
+
+/// The repository's seed files (seeds/), by name.
+pub fn repo_seeds() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(repo().join("seeds"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".sql"))
+        .collect();
+    v.sort();
+    v
+}
