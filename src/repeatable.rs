@@ -256,7 +256,7 @@ mod tests {
         let old = row_of(&v, "CREATE OR REPLACE VIEW v AS SELECT 1;");
         assert_eq!(decide(&[old], &v), Decision::Run(Why::Changed));
         let same = row_of(&v, &v.sql);
-        assert_eq!(decide(&[same.clone()], &v), Decision::UpToDate);
+        assert_eq!(decide(std::slice::from_ref(&same), &v), Decision::UpToDate);
         let a = file(
             "R__analyze",
             Kind::Repeatable,
@@ -301,7 +301,10 @@ mod tests {
         r.success = false;
         r.transactional = false;
         r.progress = Some(0);
-        assert_eq!(decide(&[r.clone()], &v), Decision::Run(Why::Resume));
+        assert_eq!(
+            decide(std::slice::from_ref(&r), &v),
+            Decision::Run(Why::Resume)
+        );
         r.checksum = checksum("other text");
         assert!(matches!(
             decide(&[r.clone()], &v),

@@ -68,7 +68,6 @@ pub async fn run(cx: &Context<'_>, args: &MigrateArgs) -> Result<ExitCode> {
                     migration = %p.migration.name,
                     duration_ms = (ms * 1000.0).round() / 1000.0,
                     transactional = p.mode.transactional(),
-                    kind = p.migration.kind.as_str(),
                     "applied {} in {ms:.1} ms",
                     p.migration.name
                 );

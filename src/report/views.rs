@@ -117,7 +117,9 @@ impl View for PlanView {
             if let Some(why) = f.reason {
                 expanded.push(format!("{}: {}", f.kind.as_str(), why.describe()));
             }
-            if let Some(f) = format_note(f.format) {
+            // R__ names are Flyway's too; "repeatable" already says so.
+            let repeatable = f.kind == crate::model::Kind::Repeatable;
+            if let Some(f) = format_note(f.format).filter(|_| !repeatable) {
                 expanded.push(f);
             }
             if !f.includes.is_empty() {

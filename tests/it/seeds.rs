@@ -326,3 +326,32 @@ pub fn repo_seeds() -> Vec<String> {
     v.sort();
     v
 }
+
+/// What `plan` (text) and `status --json` say about each kind: a versioned file applied, a
+/// repeatable changed, one marked always, one removed, a seed pending.
+#[test]
+fn plan_and_status_show_each_kind() {
+    let db = cluster().create_db("seeds_kinds");
+    let dir = migrations(&[
+        ("001_tables.sql", TABLES),
+        ("R__changed.sql", "SELECT 1;\n"),
+        ("R__gone.sql", "SELECT 1;\n"),
+        ("R__refresh.sql", "-- pgboot:always\nANALYZE runs;\n"),
+        ("R__same.sql", "SELECT 1;\n"),
+    ]);
+    assert_eq!(pgboot(&db.url, dir.path(), &["migrate"]).code, 0);
+    std::fs::write(dir.path().join("R__changed.sql"), "SELECT 2;\n").unwrap();
+    std::fs::remove_file(dir.path().join("R__gone.sql")).unwrap();
+    let seeds = migrations(&[("001_demo.sql", &log("seed"))]);
+    let p = with_seeds(&db, dir.path(), seeds.path(), &["plan"]);
+    assert_eq!(p.code, 0, "{}", p.all());
+    let s = with_seeds(&db, dir.path(), seeds.path(), &["status", "--json"]);
+    assert_eq!(s.code, 0, "{}", s.all());
+    let v: serde_json::Value = serde_json::from_str(s.stdout.trim()).unwrap();
+    let _s = snap::settings().bind_to_scope();
+    insta::assert_snapshot!("plan_kinds", p.stdout);
+    insta::assert_json_snapshot!("status_kinds", v, {
+        "[].applied_at" => "[applied_at]",
+        "[].execution_ms" => "[execution_ms]",
+    });
+}
