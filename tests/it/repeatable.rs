@@ -349,3 +349,69 @@ pub fn clientforge_files(db: &TestDb) -> Vec<(String, String)> {
     files.retain(|(f, _)| vector || !f.contains("pgvector"));
     files
 }
+
+#[test]
+fn failed_non_transactional_repeatable_blocks_until_repaired() {
+    let db = cluster().create_db("rep_repair");
+    let dir = migrations(&[
+        ("001_tables.sql", TABLES),
+        (
+            "R__idx.sql",
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_b_idx ON t (b);\n",
+        ),
+    ]);
+    let r = pgboot(&db.url, dir.path(), &["migrate"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("R__idx.sql:1"), "{}", r.stderr);
+    // As for a versioned file: exit 4 until a human looks.
+    let r = pgboot(&db.url, dir.path(), &["migrate"]);
+    assert_eq!(r.code, 4, "{}", r.all());
+    assert!(
+        r.stderr.contains("pgboot repair R__idx --yes"),
+        "{}",
+        r.stderr
+    );
+    // Fix the database, repair, run again.
+    db.query("ALTER TABLE t ADD COLUMN b int");
+    let r = pgboot(&db.url, dir.path(), &["repair", "R__idx", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let r = pgboot(&db.url, dir.path(), &["migrate"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(
+        db.one("SELECT to_regclass('t_b_idx')::text").as_deref(),
+        Some("t_b_idx")
+    );
+    let row =
+        db.query("SELECT kind, success::text FROM pgboot.schema_history WHERE name = 'R__idx'");
+    assert_eq!(row, [[Some("repeatable".into()), Some("true".into())]]);
+}
+
+#[test]
+fn transaction_lock_mode_reapplies_changed_and_always_files() {
+    let db = cluster().create_db("rep_txmode");
+    let dir = migrations(&[
+        ("001_tables.sql", TABLES),
+        ("R__views.sql", &view(1)),
+        (
+            "R__always.sql",
+            "-- pgboot:always\nINSERT INTO runs (name) VALUES ('always');\n",
+        ),
+    ]);
+    let tx = |dir: &std::path::Path| {
+        run(pgboot_cmd()
+            .env("DATABASE_URL", &db.url)
+            .env("PGBOOT_MIGRATIONS", dir)
+            .env("PGBOOT_LOCK_MODE", "transaction")
+            .arg("migrate"))
+    };
+    assert_eq!(tx(dir.path()).code, 0);
+    std::fs::write(dir.path().join("R__views.sql"), view(2)).unwrap();
+    let r = tx(dir.path());
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stderr.contains("applied 2, already up to date 1"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(runs(&db), ["always", "v1", "always", "v2"]);
+}
