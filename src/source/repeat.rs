@@ -23,11 +23,18 @@ pub fn classify(stem: &str, description: &str) -> Entry {
     }
 }
 
-/// Whether the file's first line is `-- pgboot:always` (case and surrounding blanks ignored).
+/// Whether the file's first line is `-- pgboot:always` (case and surrounding blanks ignored),
+/// or its second line when the first is `-- pgboot:no-transaction` (which must come first).
 pub fn always(text: &str) -> bool {
-    let first = text.lines().next().unwrap_or("");
-    let first = first.trim();
-    first.len() == ALWAYS.len() && first.eq_ignore_ascii_case(ALWAYS)
+    let is = |line: &str, marker: &str| line.trim().eq_ignore_ascii_case(marker);
+    let mut lines = text.lines();
+    match lines.next() {
+        Some(first) if is(first, "-- pgboot:no-transaction") => {
+            lines.next().is_some_and(|l| is(l, ALWAYS))
+        }
+        Some(first) => is(first, ALWAYS),
+        None => false,
+    }
 }
 
 /// Why `-- pgboot:always` in a versioned file (or a seed) stops the run, after `file:1: `.
@@ -119,5 +126,9 @@ mod tests {
         assert!(!always("ANALYZE;\n-- pgboot:always\n"));
         assert!(!always("-- pgboot:always-not\n"));
         assert!(!always(""));
+        assert!(always(
+            "-- pgboot:no-transaction\n-- pgboot:always\nVACUUM t;\n"
+        ));
+        assert!(!always("-- something\n-- pgboot:always\n"));
     }
 }
