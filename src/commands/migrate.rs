@@ -38,6 +38,7 @@ pub async fn run(cx: &Context<'_>, args: &MigrateArgs) -> Result<ExitCode> {
             let prepared: Vec<&apply::Prepared> = all
                 .iter()
                 .filter(|p| plan.pending.iter().any(|m| std::ptr::eq(*m, p.migration)))
+                .filter(|p| !args.seeds_only || super::seed::is_seed(p.migration))
                 .collect();
             let mut elsewhere = 0;
             for &p in &prepared {

@@ -9,6 +9,7 @@ use crate::cli::MigrateArgs;
 use crate::error::{Error, Result};
 use crate::model::{Kind, Migration};
 use crate::plan::Plan;
+use crate::repeatable::Why;
 use crate::source::{self, Discovery};
 
 /// Everything `plan` compares with the history, in run order: versioned files, repeatable files
@@ -53,12 +54,17 @@ pub async fn run(cx: &Context<'_>) -> Result<ExitCode> {
 
 const NOT_CONFIGURED: &str = "pgboot seed: no seeds directory is configured, and nothing seeds unless configured; set --seeds DIR, PGBOOT_SEEDS or seeds in pgboot.toml (for development and CI databases only)";
 
+pub(super) fn is_seed(m: &Migration) -> bool {
+    m.kind == Kind::Seed
+}
+
 /// For `pgboot seed`: the database must be migrated already; Err names what is pending.
+/// `-- pgboot:always` files are always pending: `pgboot seed` leaves them to `migrate`.
 pub(super) fn only_seeds(plan: &Plan<'_>) -> Result<()> {
     let other: Vec<&str> = plan
         .pending
         .iter()
-        .filter(|m| m.kind != Kind::Seed)
+        .filter(|m| !is_seed(m) && plan.why(&m.name) != Some(Why::Always))
         .map(|m| m.name.as_str())
         .collect();
     if other.is_empty() {

@@ -415,3 +415,44 @@ fn transaction_lock_mode_reapplies_changed_and_always_files() {
     );
     assert_eq!(runs(&db), ["always", "v1", "always", "v2"]);
 }
+
+/// Racers (directly, then behind PgBouncer in transaction pooling, where runners share the work
+/// through per-file transaction locks): a changed repeatable is applied exactly once.
+#[test]
+fn racers_apply_a_changed_repeatable_exactly_once() {
+    use crate::support::pgbouncer::{PgBouncer, PoolMode};
+    let bouncer = PgBouncer::start(cluster(), PoolMode::Transaction);
+    for pooled in [false, true] {
+        let db = cluster().create_db("rep_race");
+        let url = if pooled {
+            bouncer.url(&db.name)
+        } else {
+            db.url.clone()
+        };
+        let dir = migrations(&[("001_tables.sql", TABLES), ("R__views.sql", &view(1))]);
+        let race = || {
+            let children: Vec<_> = (0..6)
+                .map(|_| {
+                    pgboot_cmd()
+                        .env("DATABASE_URL", &url)
+                        .env("PGBOOT_MIGRATIONS", dir.path())
+                        .arg("migrate")
+                        .stdout(std::process::Stdio::piped())
+                        .stderr(std::process::Stdio::piped())
+                        .spawn()
+                        .unwrap()
+                })
+                .collect();
+            for c in children {
+                let r: Run = c.wait_with_output().unwrap().into();
+                assert_eq!(r.code, 0, "pooled={pooled}: {}", r.all());
+            }
+        };
+        race();
+        assert_eq!(runs(&db), ["v1"], "pooled={pooled}");
+        std::fs::write(dir.path().join("R__views.sql"), view(2)).unwrap();
+        race();
+        assert_eq!(runs(&db), ["v1", "v2"], "pooled={pooled}");
+        assert_eq!(db.count("SELECT count(*) FROM pgboot.schema_history"), 2);
+    }
+}

@@ -169,7 +169,13 @@ fn changed_seed_is_a_warning_not_exit_4() {
 #[test]
 fn seed_command_applies_only_seeds_to_a_migrated_database() {
     let db = cluster().create_db("seeds_cmd");
-    let dir = migrations(&[("001_tables.sql", TABLES)]);
+    let dir = migrations(&[
+        ("001_tables.sql", TABLES),
+        (
+            "R__always.sql",
+            &format!("-- pgboot:always\n{}", log("always")),
+        ),
+    ]);
     let seeds = migrations(&[("001_demo.sql", &log("seed"))]);
 
     // Not configured: a clear error.
@@ -192,7 +198,7 @@ fn seed_command_applies_only_seeds_to_a_migrated_database() {
     assert_eq!(db.one("SELECT to_regclass('runs')::text"), None);
 
     assert_eq!(pgboot(&db.url, dir.path(), &["migrate"]).code, 0);
-    // --seeds as a flag this time.
+    // --seeds as a flag this time. The always file is left to migrate.
     let flag = seeds.path().to_str().unwrap();
     let r = pgboot(&db.url, dir.path(), &["seed", "--seeds", flag]);
     assert_eq!(r.code, 0, "{}", r.all());
@@ -201,7 +207,7 @@ fn seed_command_applies_only_seeds_to_a_migrated_database() {
         "{}",
         r.stderr
     );
-    assert_eq!(runs(&db), ["seed"]);
+    assert_eq!(runs(&db), ["always", "seed"]);
     let r = pgboot(&db.url, dir.path(), &["seed", "--seeds", flag]);
     assert!(r.stderr.contains("applied 0"), "{}", r.all());
 }
