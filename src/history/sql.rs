@@ -213,6 +213,38 @@ mod tests {
     }
 
     #[test]
+    fn a_repeatable_replaces_its_row_and_counts_as_recorded_only_for_its_text() {
+        let r = Migration {
+            name: "R__views".into(),
+            checksum: "sha256-lf:v2".into(),
+            kind: Kind::Repeatable,
+            ..m()
+        };
+        let s = insert_sql(&t(), &r, true, true, None, Kind::Migrate);
+        assert!(
+            s.starts_with(
+                "DELETE FROM \"pgboot\".\"schema_history\" WHERE name = E'R__views';\nINSERT"
+            ),
+            "{s}"
+        );
+        assert!(s.ends_with("true, true, 'repeatable')"), "{s}");
+        assert_eq!(
+            recorded_sql("r.", &r),
+            "(NOT r.success OR r.checksum = E'sha256-lf:v2')"
+        );
+        let always = Migration { always: true, ..r };
+        assert_eq!(recorded_sql("", &always), "NOT success");
+        // Versioned files and seeds: any row of the name; a seed is recorded as a seed.
+        assert_eq!(recorded_sql("", &m()), "true");
+        let seed = Migration {
+            kind: Kind::Seed,
+            ..m()
+        };
+        let s = insert_sql(&t(), &seed, true, true, None, Kind::Migrate);
+        assert!(s.starts_with("INSERT") && s.ends_with("'seed')"), "{s}");
+    }
+
+    #[test]
     fn repair_statements() {
         assert_eq!(
             rechecksum_sql(&t(), "001_a", "sha256-lf:new"),
