@@ -39,6 +39,8 @@ pub enum Command {
     Adopt(AdoptArgs),
     /// After a human fixed something: re-record checksums, remove failed rows, drop invalid indexes.
     Repair(RepairArgs),
+    /// Apply only the seeds directory's pending files (--seeds / PGBOOT_SEEDS), to a database already migrated.
+    Seed,
     /// Only wait until the database accepts a query, then exit 0.
     Wait,
     /// Show applied, pending, drifted, missing and failed migrations.
@@ -93,6 +95,9 @@ pub struct MigrateArgs {
     pub json: bool,
     #[command(flatten)]
     pub create: CreateDatabase,
+    /// `pgboot seed`: only seeds may be pending.
+    #[arg(skip)]
+    pub seeds_only: bool,
 }
 
 #[derive(Debug, Args, Default, Clone)]
@@ -251,6 +256,10 @@ pub struct Global {
     #[arg(long, global = true, value_name = "DIR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub migrations: Option<PathBuf>,
+    /// Directory of seed files, applied after the migrations, each once [default: none: no seeds]
+    #[arg(long, global = true, value_name = "DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seeds: Option<PathBuf>,
     /// How long to wait for the database, e.g. 500ms, 30s, 2m [default: 60s]
     #[arg(
         long,

@@ -42,6 +42,9 @@ pub mod lock;
 /// The history table: its SQL text, load and record.
 pub mod history;
 
+/// Repeatable files (`R__`) and seeds: which run, from the history rows of their kind (pure).
+pub mod repeatable;
+
 /// History × files → pending files, problems, status (pure).
 pub mod plan;
 

@@ -30,6 +30,62 @@ pub struct Migration {
     /// The tool's own "no transaction" marker (dbmate's `transaction:false`, goose's
     /// `NO TRANSACTION`, sql-migrate's `notransaction`), as written, and its line.
     pub no_transaction: Option<(String, usize)>,
+    /// What the file is: versioned (`Migrate`, runs once), `Repeatable` (`R__<name>.sql`, runs
+    /// again when its text changes) or a `Seed` (from the seeds directory, runs once).
+    pub kind: Kind,
+    /// A repeatable file whose first line is `-- pgboot:always`: it runs on every migrate.
+    pub always: bool,
+}
+
+/// The history's `kind` column: how a row came to be, and what a file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kind {
+    /// A versioned file applied by `migrate` (runs once).
+    #[default]
+    Migrate,
+    /// A versioned file recorded by `pgboot baseline` without running.
+    Baseline,
+    /// `R__<name>.sql`: applied again whenever its checksum changes (one row, updated).
+    Repeatable,
+    /// A file of the seeds directory: applied once, a later change is only a warning.
+    Seed,
+    /// A versioned file recorded by `pgboot adopt` because another tool (named, e.g. `dbmate`;
+    /// empty when read back from the history, whose `adopted_from` column names it) applied it.
+    Adopted(&'static str),
+}
+
+impl serde::Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Migrate => "migrate",
+            Kind::Baseline => "baseline",
+            Kind::Repeatable => "repeatable",
+            Kind::Seed => "seed",
+            Kind::Adopted(_) => "adopted",
+        }
+    }
+
+    /// The history's text; an unknown kind (a later pgboot's) reads as `migrate`.
+    pub fn parse(s: &str) -> Kind {
+        match s {
+            "baseline" => Kind::Baseline,
+            "repeatable" => Kind::Repeatable,
+            "seed" => Kind::Seed,
+            "adopted" => Kind::Adopted(""),
+            _ => Kind::Migrate,
+        }
+    }
+
+    /// A row of the versioned sequence (applied or baselined): what drift and order checks see.
+    pub fn versioned(self) -> bool {
+        matches!(self, Kind::Migrate | Kind::Baseline | Kind::Adopted(_))
+    }
 }
 
 /// The tool a migration file was written for, as its name and markers tell (see
@@ -166,7 +222,7 @@ fn line_start(text: &str, line: usize) -> usize {
 }
 
 /// One row of the history table.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Applied {
     pub version: i64,
     pub name: String,
@@ -181,6 +237,7 @@ pub struct Applied {
     pub error: Option<String>,
     /// The run that started a non-transactional file and has not finished it.
     pub run_id: Option<String>,
+    pub kind: Kind,
 }
 
 impl Applied {

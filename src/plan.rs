@@ -1,6 +1,7 @@
 //! Pure: applied history × files found → what is pending, or why nothing may run.
 
-use crate::model::{Applied, HistoryProblem, Migration};
+use crate::model::{Applied, HistoryProblem, Kind, Migration};
+use crate::repeatable::{self, Decision, Why};
 
 #[derive(Debug, Default)]
 pub struct Plan<'a> {
@@ -9,17 +10,31 @@ pub struct Plan<'a> {
     pub out_of_order: Vec<&'a str>,
     pub up_to_date: usize,
     pub problems: Vec<HistoryProblem>,
+    /// Why each pending repeatable file or seed runs (see `repeatable`).
+    pub why: Vec<(&'a str, Why)>,
+    /// Seeds changed after they ran: logged, not problems.
+    pub warnings: Vec<String>,
 }
 
-/// Compares the history with the files. Pure; `migrations` must be in run order.
-pub fn plan<'a>(applied: &[Applied], migrations: &'a [Migration]) -> Plan<'a> {
+impl Plan<'_> {
+    /// Why a pending repeatable file or seed runs; None for a versioned file.
+    pub fn why(&self, name: &str) -> Option<Why> {
+        self.why.iter().find(|(n, _)| *n == name).map(|(_, w)| *w)
+    }
+}
+
+/// Compares the history with the files. Pure; `all` must be in run order: the versioned files,
+/// then the repeatable files (name order), then the seeds (see `repeatable`).
+pub fn plan<'a>(rows: &[Applied], all: &'a [Migration]) -> Plan<'a> {
+    let (migrations, others) = all.split_at(all.partition_point(|m| m.kind == Kind::Migrate));
+    let applied: Vec<&Applied> = rows.iter().filter(|a| a.kind.versioned()).collect();
     let mut out = Plan::default();
     // Out of order: before (in run order) the last file that has a successful row. By position,
     // not by the version number, so that dotted versions (V1.9, V1.10) compare as they run.
     let last_applied = migrations
         .iter()
         .rposition(|m| applied.iter().any(|a| a.success && a.name == m.name));
-    for a in applied {
+    for a in &applied {
         match migrations.iter().find(|m| m.name == a.name) {
             None => out.problems.push(HistoryProblem::Missing {
                 name: a.name.clone(),
@@ -48,6 +63,11 @@ pub fn plan<'a>(applied: &[Applied], migrations: &'a [Migration]) -> Plan<'a> {
         }
         out.pending.push(m);
     }
+    let extra = repeatable::plan(rows, others);
+    out.pending.extend(extra.pending);
+    (out.why, out.warnings) = (extra.why, extra.warnings);
+    out.up_to_date += extra.up_to_date;
+    out.problems.extend(extra.problems);
     out
 }
 
@@ -62,6 +82,10 @@ pub enum State {
     Failed,
     /// A non-transactional file whose run was interrupted: the next run resumes it.
     Interrupted,
+    /// A repeatable file changed since it ran (it runs again), or a seed (it does not).
+    Changed,
+    /// A repeatable file's (or a seed's) row whose file is gone: not an error.
+    Removed,
 }
 
 impl State {
@@ -73,6 +97,8 @@ impl State {
             State::Missing => "missing",
             State::Failed => "failed",
             State::Interrupted => "interrupted",
+            State::Changed => "changed",
+            State::Removed => "removed",
         }
     }
 }
@@ -81,7 +107,11 @@ impl State {
 pub struct StatusRow {
     pub version: i64,
     pub name: String,
+    /// `migrate`, `baseline`, `repeatable` or `seed` (the row's, else the file's).
+    pub kind: Kind,
     pub state: State,
+    /// Whether the next migrate applies it.
+    pub will_run: bool,
     pub checksum: String,
     pub applied_at: Option<String>,
     pub execution_ms: Option<f64>,
@@ -90,8 +120,11 @@ pub struct StatusRow {
     pub progress: Option<i64>,
 }
 
-/// Every migration known to the files or the history, in run order. Pure.
-pub fn status(applied: &[Applied], migrations: &[Migration]) -> Vec<StatusRow> {
+/// Every migration known to the files or the history, in run order. Pure. `all` as for
+/// [`plan`]; seed rows are compared with files only when seed files are given.
+pub fn status(history: &[Applied], all: &[Migration]) -> Vec<StatusRow> {
+    let (migrations, others) = all.split_at(all.partition_point(|m| m.kind == Kind::Migrate));
+    let applied: Vec<&Applied> = history.iter().filter(|a| a.kind.versioned()).collect();
     let mut rows: Vec<StatusRow> = migrations
         .iter()
         .map(|m| {
@@ -106,7 +139,9 @@ pub fn status(applied: &[Applied], migrations: &[Migration]) -> Vec<StatusRow> {
             StatusRow {
                 version: m.version,
                 name: m.name.clone(),
+                kind: a.map_or(m.kind, |a| a.kind),
                 state,
+                will_run: matches!(state, State::Pending | State::Interrupted),
                 checksum: m.checksum.clone(),
                 applied_at: a.map(|a| a.applied_at.clone()),
                 execution_ms: a.map(|a| a.execution_ms),
@@ -114,21 +149,66 @@ pub fn status(applied: &[Applied], migrations: &[Migration]) -> Vec<StatusRow> {
             }
         })
         .collect();
+    rows.extend(others.iter().map(|m| repeatable_row(history, m)));
     for a in applied {
         if !migrations.iter().any(|m| m.name == a.name) {
-            rows.push(StatusRow {
-                version: a.version,
-                name: a.name.clone(),
-                state: State::Missing,
-                checksum: a.checksum.clone(),
-                applied_at: Some(a.applied_at.clone()),
-                execution_ms: Some(a.execution_ms),
-                progress: None,
-            });
+            rows.push(row_without_file(a, State::Missing));
         }
     }
-    rows.sort_by(|x, y| (x.version, &x.name).cmp(&(y.version, &y.name)));
+    // Seed rows are compared with files only when seeds are configured (given here).
+    let seeds = others.iter().any(|m| m.kind == Kind::Seed);
+    for a in repeatable::removed(history, others, seeds) {
+        rows.push(row_without_file(a, State::Removed));
+    }
+    if !seeds {
+        let kept = history.iter().filter(|a| a.kind == Kind::Seed);
+        rows.extend(kept.map(|a| row_without_file(a, State::Applied)));
+    }
+    rows.sort_by(|x, y| {
+        let key = |r: &StatusRow| (repeatable::kind_order(r.kind), r.version);
+        (key(x), &x.name).cmp(&(key(y), &y.name))
+    });
     rows
+}
+
+/// A repeatable file or a seed: its state and whether the next migrate applies it.
+fn repeatable_row(history: &[Applied], m: &Migration) -> StatusRow {
+    let a = repeatable::row(history, m);
+    let (state, will_run) = match repeatable::decide(history, m) {
+        Decision::Run(Why::New) => (State::Pending, true),
+        Decision::Run(Why::Changed) => (State::Changed, true),
+        Decision::Run(Why::Always) => (State::Applied, true),
+        Decision::Run(Why::Resume) => (State::Interrupted, true),
+        Decision::UpToDate => (State::Applied, false),
+        Decision::SeedChanged { .. } => (State::Changed, false),
+        Decision::Problem(HistoryProblem::Drifted { .. }) => (State::Drifted, false),
+        Decision::Problem(_) => (State::Failed, false),
+    };
+    StatusRow {
+        version: m.version,
+        name: m.name.clone(),
+        kind: m.kind,
+        state,
+        will_run,
+        checksum: m.checksum.clone(),
+        applied_at: a.map(|a| a.applied_at.clone()),
+        execution_ms: a.map(|a| a.execution_ms),
+        progress: a.filter(|a| !a.success).and_then(|a| a.progress),
+    }
+}
+
+fn row_without_file(a: &Applied, state: State) -> StatusRow {
+    StatusRow {
+        version: a.version,
+        name: a.name.clone(),
+        kind: a.kind,
+        state,
+        will_run: false,
+        checksum: a.checksum.clone(),
+        applied_at: Some(a.applied_at.clone()),
+        execution_ms: Some(a.execution_ms),
+        progress: None,
+    }
 }
 
 #[cfg(test)]
@@ -163,6 +243,7 @@ mod tests {
             progress: None,
             error: None,
             run_id: None,
+            kind: Kind::Migrate,
         }
     }
 

@@ -151,7 +151,9 @@ mod tests {
         StatusRow {
             version: 1,
             name: name.into(),
+            kind: crate::model::Kind::Migrate,
             state,
+            will_run: false,
             checksum: format!("sha256-lf:new-{name}"),
             applied_at: None,
             execution_ms: None,

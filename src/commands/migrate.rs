@@ -13,22 +13,24 @@ use crate::plan;
 
 pub async fn run(cx: &Context<'_>, args: &MigrateArgs) -> Result<ExitCode> {
     let table = cx.table()?;
-    let found = cx.discover()?;
+    let files = super::seed::files(cx, cx.discover()?, true)?;
     // Every file is lexed and checked once, before connecting: a file pgboot would refuse
     // stops the run with nothing created, not even the history table.
-    let all: Vec<apply::Prepared> = found
-        .migrations
-        .iter()
-        .map(apply::prepare)
-        .collect::<Result<_>>()?;
+    let all: Vec<apply::Prepared> = files.iter().map(apply::prepare).collect::<Result<_>>()?;
     let (target, tls) = cx.target()?;
     let db = cx.connect_session(&target, &tls, &args.create).await?;
     let (applied, up_to_date) = cx
         .with_lock(&target, &tls, &db, async |db, guard| {
             let rows = history::ensure_and_load(db, &table, guard.file_key).await?;
-            let plan = plan::plan(&rows, &found.migrations);
+            let plan = plan::plan(&rows, &files);
             if !plan.problems.is_empty() {
                 return Err(Error::History(plan.problems));
+            }
+            if args.seeds_only {
+                super::seed::only_seeds(&plan)?;
+            }
+            for w in &plan.warnings {
+                tracing::warn!("{w}");
             }
             for name in &plan.out_of_order {
                 tracing::warn!(migration = %name, "pending, but older than the newest applied migration; applying it anyway");
@@ -36,9 +38,14 @@ pub async fn run(cx: &Context<'_>, args: &MigrateArgs) -> Result<ExitCode> {
             let prepared: Vec<&apply::Prepared> = all
                 .iter()
                 .filter(|p| plan.pending.iter().any(|m| std::ptr::eq(*m, p.migration)))
+                .filter(|p| !args.seeds_only || super::seed::is_seed(p.migration))
                 .collect();
             let mut elsewhere = 0;
             for &p in &prepared {
+                if let Some(why) = plan.why(&p.migration.name) {
+                    let kind = p.migration.kind.as_str();
+                    tracing::info!(migration = %p.migration.name, kind, reason = why.as_str(), "{kind}: {}", why.describe());
+                }
                 if p.mode == apply::Mode::OwnTransaction {
                     tracing::info!(migration = %p.migration.name, "runs {}", p.mode.describe());
                 }

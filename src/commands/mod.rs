@@ -11,6 +11,7 @@ mod migrate;
 mod new;
 mod plan;
 mod repair;
+mod seed;
 mod status;
 mod validate;
 mod verify;
@@ -86,6 +87,7 @@ async fn dispatch(command: Command, cx: &Context<'_>) -> Result<ExitCode> {
         Command::Migrate(args) => migrate::run(cx, &args).await,
         Command::Plan { json, create } => plan::run(cx, json, &create).await,
         Command::Wait => wait::run(cx).await,
+        Command::Seed => seed::run(cx).await,
         Command::Status { json } => status::run(cx, json).await,
         Command::Validate => validate::run(cx).await,
         Command::Verify { json } => verify::run(cx, json).await,

@@ -14,7 +14,7 @@ use crate::sql::{self, MetaAction, NoTxReason, Piece, PieceKind};
 
 pub async fn run(cx: &Context<'_>, json: bool, create: &CreateDatabase) -> Result<ExitCode> {
     let table = cx.table()?;
-    let found = cx.discover()?;
+    let files = super::seed::files(cx, cx.discover()?, true)?;
     let (target, tls) = cx.target()?;
     // Changes nothing: a missing database is reported as "would be created", not created.
     let (applied, invalid, would_create) = match cx.connect(&target, &tls).await {
@@ -26,7 +26,7 @@ pub async fn run(cx: &Context<'_>, json: bool, create: &CreateDatabase) -> Resul
         Err(Error::MissingDatabase(_)) if create.create_database => (Vec::new(), Vec::new(), true),
         Err(e) => return Err(e),
     };
-    let sched = apply::schedule(&applied, &found.migrations);
+    let sched = apply::schedule(&applied, &files);
     let mut stops: Vec<String> = sched.plan.problems.iter().map(|p| p.describe()).collect();
     stops.extend(sched.prepared.as_ref().err().map(|e| e.to_string()));
     let pending = sched
@@ -55,6 +55,8 @@ pub async fn run(cx: &Context<'_>, json: bool, create: &CreateDatabase) -> Resul
             PlanFile {
                 version: m.version,
                 name: m.name.clone(),
+                kind: m.kind,
+                reason: sched.plan.why(&m.name),
                 file: m.path.display().to_string(),
                 format: m.format,
                 transactional,
@@ -76,6 +78,8 @@ pub async fn run(cx: &Context<'_>, json: bool, create: &CreateDatabase) -> Resul
         create_database: would_create,
         pending,
         up_to_date: sched.plan.up_to_date,
+        not_run: crate::repeatable::not_run(&applied, &files),
+        warnings: sched.plan.warnings.clone(),
         stops,
         invalid_indexes: invalid,
     };

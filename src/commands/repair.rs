@@ -13,12 +13,13 @@ use crate::report::views::RepairView;
 
 pub async fn run(cx: &Context<'_>, args: &RepairArgs) -> Result<ExitCode> {
     let table = cx.table()?;
-    let found = cx.discover()?;
+    // Repeatable files and seeds too: a failed non-transactional one is repaired the same way.
+    let found = super::seed::files(cx, cx.discover()?, true)?;
     let (target, tls) = cx.target()?;
     let db = cx.connect(&target, &tls).await?;
     cx.with_lock(&target, &tls, &db, async |db, _| {
         let applied = history::load(db, &table).await?;
-        let rows = plan::status(&applied, &found.migrations);
+        let rows = plan::status(&applied, &found);
         let invalid = match args.drop_invalid_indexes {
             true => indexes::invalid(db).await?,
             false => Vec::new(),

@@ -11,11 +11,11 @@ use crate::report::views::StatusView;
 
 pub async fn run(cx: &Context<'_>, json: bool) -> Result<ExitCode> {
     let table = cx.table()?;
-    let found = cx.discover()?;
+    let files = super::seed::files(cx, cx.discover()?, true)?;
     let (target, tls) = cx.target()?;
     let db = cx.connect(&target, &tls).await?;
     let applied = history::load(&db, &table).await?;
-    let view = StatusView(plan::status(&applied, &found.migrations));
+    let view = StatusView(plan::status(&applied, &files));
     crate::report::emit(&view, json);
     indexes::warn(&indexes::invalid(&db).await?);
     Ok(ExitCode::SUCCESS)

@@ -10,21 +10,26 @@ use crate::history;
 
 pub async fn run(cx: &Context<'_>) -> Result<ExitCode> {
     let table = cx.table()?;
-    let found = cx.discover()?;
+    let files = super::seed::files(cx, cx.discover()?, true)?;
     let (target, tls) = cx.target()?;
     let db = cx.connect(&target, &tls).await?;
     let applied = history::load(&db, &table).await?;
     indexes::warn(&indexes::invalid(&db).await?);
-    let sched = apply::schedule(&applied, &found.migrations);
+    let sched = apply::schedule(&applied, &files);
     if !sched.plan.problems.is_empty() {
         return Err(Error::History(sched.plan.problems));
     }
     sched.prepared?;
+    for w in &sched.plan.warnings {
+        tracing::warn!("{w}");
+    }
     let (up_to_date, pending) = (sched.plan.up_to_date, sched.plan.pending.len());
+    let kinds = crate::repeatable::count_kinds(&applied, &sched.plan.pending);
     tracing::info!(
         up_to_date,
         pending,
-        "history and files agree: {up_to_date} applied, {pending} pending"
+        kinds = %kinds,
+        "history and files agree: {up_to_date} applied, {pending} pending ({kinds})"
     );
     Ok(ExitCode::SUCCESS)
 }

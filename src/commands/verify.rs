@@ -9,10 +9,11 @@ use crate::report::views::{VerifyFile, VerifyView};
 
 pub async fn run(cx: &Context<'_>, json: bool) -> Result<ExitCode> {
     let table = cx.table()?;
-    let found = cx.discover()?;
+    // Repeatable files too: applied after the versioned ones, then run a second time like them.
+    let found = super::seed::files(cx, cx.discover()?, false)?;
     let (target, tls) = cx.target()?;
     let admin = cx.connect(&target, &tls).await?;
-    let migrations = &found.migrations;
+    let migrations = &found;
     let r = verify::verify(&admin, &target, &tls, &table, migrations, cx.shutdown).await?;
     let files: Vec<VerifyFile> = migrations
         .iter()

@@ -72,6 +72,10 @@ pub struct Settings {
     /// name, the higher layer winning. A migration's `\set` overrides them for the text after it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vars: BTreeMap<String, String>,
+    /// The seeds directory: applied after the migrations (and by `pgboot seed`), each file once.
+    /// Unset: nothing seeds (production).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seeds: Option<PathBuf>,
 }
 
 fn default_migrations() -> PathBuf {

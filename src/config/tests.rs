@@ -559,11 +559,12 @@ fn connection_errors_never_show_the_password() {
 #[test]
 fn the_settings_are_listed_once() {
     let keys = keys();
-    assert_eq!(keys.len(), 19);
+    assert_eq!(keys.len(), 20);
     assert_eq!(keys[0], "database_url");
     assert_eq!(keys[16], "history_table");
     assert_eq!(keys[17], "lock_mode");
     assert_eq!(keys[18], "vars");
+    assert_eq!(keys[19], "seeds");
     let v = serde_json::to_value(Settings::default()).unwrap();
     for k in v.as_object().unwrap().keys() {
         assert!(keys.contains(&k.as_str()), "{k}");
@@ -581,10 +582,11 @@ fn the_settings_are_listed_once() {
         lock_mode: Some(LockMode::Transaction),
         var: vec![("x".into(), "1".into())],
         config: Some(PathBuf::from("x")),
+        seeds: Some(PathBuf::new()),
     })
     .unwrap();
     let flags = flags.as_object().unwrap();
-    assert_eq!(flags.len(), 10, "config is not a setting: {flags:?}");
+    assert_eq!(flags.len(), 11, "config is not a setting: {flags:?}");
     for k in flags.keys() {
         assert!(keys.contains(&k.as_str()), "flag {k}");
     }

@@ -54,10 +54,11 @@ fn lock_check(g: &Guard) -> String {
 /// Before a transactional file's body, in its transaction.
 pub fn file_prefix(t: &TableName, m: &Migration, g: &Guard) -> String {
     let checks = format!(
-        "{}\nIF EXISTS (SELECT 1 FROM {} WHERE name = {}) THEN {} END IF;",
+        "{}\nIF EXISTS (SELECT 1 FROM {} WHERE name = {} AND {}) THEN {} END IF;",
         lock_check(g),
         t.qualified(),
         quote_literal(&m.name),
+        super::sql::recorded_sql("", m),
         raise(ALREADY_RECORDED, "pgboot: the file is already recorded")
     );
     format!(
@@ -77,11 +78,12 @@ pub fn claim_state_sql(t: &TableName, m: &Migration, g: &Guard) -> String {
          r.applied_at > now() - interval '{STALE}', \
          EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid <> pg_backend_pid() \
          AND a.state <> 'idle' AND a.query LIKE '/* pgboot run ' || r.run_id || ' */%') \
-         FROM (SELECT 1) one LEFT JOIN {q} r ON r.name = {name}",
+         FROM (SELECT 1) one LEFT JOIN {q} r ON r.name = {name} AND {recorded}",
         k = g.file_key,
         held = g.holds_lock_sql(),
         q = t.qualified(),
         name = quote_literal(&m.name),
+        recorded = super::sql::recorded_sql("r.", m),
     )
 }
 
@@ -146,15 +148,21 @@ pub fn decide(s: &ClaimState, session: bool) -> Claim {
 
 /// A claim's second half: the row for a new start, committed.
 pub fn claim_start_sql(t: &TableName, m: &Migration, g: &Guard) -> String {
+    // A repeatable file's earlier (finished) row gives way to the new claim.
+    let forget = match m.kind {
+        crate::model::Kind::Repeatable => format!("{};\n", super::sql::forget_sql(t, &m.name)),
+        _ => String::new(),
+    };
     format!(
-        "INSERT INTO {} (version, name, checksum, execution_ms, pgboot_version, transactional, \
-         success, kind, progress, run_id) VALUES ({}, {}, {}, 0, {}, false, false, 'migrate', 0, {});\n\
+        "{forget}INSERT INTO {} (version, name, checksum, execution_ms, pgboot_version, transactional, \
+         success, kind, progress, run_id) VALUES ({}, {}, {}, 0, {}, false, false, '{}', 0, {});\n\
          COMMIT;",
         t.qualified(),
         m.version,
         quote_literal(&m.name),
         quote_literal(&m.checksum),
         quote_literal(env!("CARGO_PKG_VERSION")),
+        m.kind.as_str(),
         quote_literal(&g.run_id)
     )
 }

@@ -39,9 +39,10 @@ fn parse_rows(t: &TableName, msgs: &[SimpleQueryMessage]) -> Result<Vec<Applied>
                 transactional: r.get(4) == Some("t"),
                 applied_at: r.get(5).unwrap_or_default().to_owned(),
                 execution_ms: r.get(6).and_then(|v| v.parse().ok()).unwrap_or_default(),
-                progress: r.get(7).and_then(|v| v.parse().ok()),
-                error: text(r, 8),
-                run_id: text(r, 9),
+                kind: crate::model::Kind::parse(r.get(7).unwrap_or_default()),
+                progress: r.get(8).and_then(|v| v.parse().ok()),
+                error: text(r, 9),
+                run_id: text(r, 10),
             });
         }
     }

@@ -6,24 +6,7 @@ use crate::config::TableName;
 use crate::model::Migration;
 use crate::pg::quote::quote_literal;
 
-/// How a row came to be: applied by `migrate`, recorded by `baseline` without running, or
-/// recorded by `adopt` because another tool (named, e.g. `dbmate`) applied it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Migrate,
-    Baseline,
-    Adopted(&'static str),
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Migrate => "migrate",
-            Kind::Baseline => "baseline",
-            Kind::Adopted(_) => "adopted",
-        }
-    }
-}
+pub use crate::model::Kind;
 
 pub fn create_sql(t: &TableName) -> String {
     format!(
@@ -99,13 +82,16 @@ pub fn select_sql(t: &TableName) -> String {
     format!(
         "SELECT version, name, checksum, success, transactional, \
          to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), execution_ms, \
-         progress, error, run_id FROM {} ORDER BY version, name",
+         kind, progress, error, run_id FROM {} ORDER BY version, name",
         t.qualified()
     )
 }
 
 /// The INSERT that records a migration. `execution_ms` None: measured by the server as the
 /// time since the transaction started (the row commits with the migration's transaction).
+/// `Kind::Migrate` means "applied by running it" and records the file's own kind (`migrate`,
+/// `repeatable` or `seed`). A repeatable file keeps one row: its earlier row is deleted first,
+/// in the same transaction.
 pub fn insert_sql(
     t: &TableName,
     m: &Migration,
@@ -118,13 +104,21 @@ pub fn insert_sql(
         Some(ms) => format!("{ms}"),
         None => "1000 * extract(epoch FROM clock_timestamp() - now())".into(),
     };
+    let kind = match kind {
+        Kind::Migrate => m.kind,
+        other => other,
+    };
+    let replace = match kind {
+        Kind::Repeatable => format!("{};\n", forget_sql(t, &m.name)),
+        _ => String::new(),
+    };
     // adopted_from only for adopted rows: the other statements stay as pgboot 0.1 wrote them.
     let (from_col, from_val) = match kind {
         Kind::Adopted(tool) => (", adopted_from", format!(", {}", quote_literal(tool))),
         _ => ("", String::new()),
     };
     format!(
-        "INSERT INTO {} (version, name, checksum, execution_ms, pgboot_version, transactional, \
+        "{replace}INSERT INTO {} (version, name, checksum, execution_ms, pgboot_version, transactional, \
          success, kind{from_col}) VALUES ({}, {}, {}, {ms}, {}, {transactional}, {success}, '{}'{from_val})",
         t.qualified(),
         m.version,
@@ -133,6 +127,30 @@ pub fn insert_sql(
         quote_literal(env!("CARGO_PKG_VERSION")),
         kind.as_str(),
     )
+}
+
+/// Deletes a repeatable file's row before its new application is recorded (same transaction).
+pub fn forget_sql(t: &TableName, name: &str) -> String {
+    format!(
+        "DELETE FROM {} WHERE name = {}",
+        t.qualified(),
+        quote_literal(name)
+    )
+}
+
+/// The condition on a history row (columns prefixed with `p`, e.g. `r.`) under which `m` counts
+/// as recorded, so that a runner must not apply it (again): for a versioned file or a seed, any
+/// row of its name; for a repeatable file, an unfinished row, or a finished one of the same text
+/// (another runner applied this text); for a `-- pgboot:always` file, only an unfinished row.
+pub fn recorded_sql(p: &str, m: &Migration) -> String {
+    match (m.kind, m.always) {
+        (Kind::Repeatable, true) => format!("NOT {p}success"),
+        (Kind::Repeatable, false) => format!(
+            "(NOT {p}success OR {p}checksum = {})",
+            quote_literal(&m.checksum)
+        ),
+        _ => "true".into(),
+    }
 }
 
 /// `repair`: record a drifted file's new checksum.
@@ -213,6 +231,38 @@ mod tests {
                 ensure_sql(&t(), 1, true).contains(&format!("ADD COLUMN IF NOT EXISTS {c} {ty}"))
             );
         }
+    }
+
+    #[test]
+    fn a_repeatable_replaces_its_row_and_counts_as_recorded_only_for_its_text() {
+        let r = Migration {
+            name: "R__views".into(),
+            checksum: "sha256-lf:v2".into(),
+            kind: Kind::Repeatable,
+            ..m()
+        };
+        let s = insert_sql(&t(), &r, true, true, None, Kind::Migrate);
+        assert!(
+            s.starts_with(
+                "DELETE FROM \"pgboot\".\"schema_history\" WHERE name = E'R__views';\nINSERT"
+            ),
+            "{s}"
+        );
+        assert!(s.ends_with("true, true, 'repeatable')"), "{s}");
+        assert_eq!(
+            recorded_sql("r.", &r),
+            "(NOT r.success OR r.checksum = E'sha256-lf:v2')"
+        );
+        let always = Migration { always: true, ..r };
+        assert_eq!(recorded_sql("", &always), "NOT success");
+        // Versioned files and seeds: any row of the name; a seed is recorded as a seed.
+        assert_eq!(recorded_sql("", &m()), "true");
+        let seed = Migration {
+            kind: Kind::Seed,
+            ..m()
+        };
+        let s = insert_sql(&t(), &seed, true, true, None, Kind::Migrate);
+        assert!(s.starts_with("INSERT") && s.ends_with("'seed')"), "{s}");
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub struct PlanView {
     pub create_database: bool,
     pub pending: Vec<PlanFile>,
     pub up_to_date: usize,
+    /// Repeatable files and seeds that will not run (see `repeatable`).
+    pub not_run: Vec<crate::repeatable::NotRun>,
+    /// Seeds changed after they ran: a warning, not a stop.
+    pub warnings: Vec<String>,
     /// The checks that would stop the run.
     pub stops: Vec<String>,
     pub invalid_indexes: Vec<InvalidIndex>,
@@ -34,6 +38,11 @@ pub struct PlanView {
 pub struct PlanFile {
     pub version: i64,
     pub name: String,
+    /// `migrate` (versioned), `repeatable` or `seed`.
+    pub kind: crate::model::Kind,
+    /// Why a repeatable file or seed runs: new, changed, always, resume.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<crate::repeatable::Why>,
     pub file: String,
     /// The tool the file was written for (its name and markers): pgboot, up.sql, flyway,
     /// dbmate, goose, sql-migrate.
@@ -105,7 +114,12 @@ impl View for PlanView {
             };
             let _ = writeln!(s, "  {:<40} {}{late}", f.name, f.mode);
             let mut expanded = Vec::new();
-            if let Some(f) = format_note(f.format) {
+            if let Some(why) = f.reason {
+                expanded.push(format!("{}: {}", f.kind.as_str(), why.describe()));
+            }
+            // R__ names are Flyway's too; "repeatable" already says so.
+            let repeatable = f.kind == crate::model::Kind::Repeatable;
+            if let Some(f) = format_note(f.format).filter(|_| !repeatable) {
                 expanded.push(f);
             }
             if !f.includes.is_empty() {
@@ -132,6 +146,18 @@ impl View for PlanView {
             if !expanded.is_empty() {
                 let _ = writeln!(s, "  {:<40} {}", "", expanded.join("; "));
             }
+        }
+        for n in &self.not_run {
+            let _ = writeln!(
+                s,
+                "  {:<40} not run ({}): {}",
+                n.name,
+                n.kind.as_str(),
+                n.why
+            );
+        }
+        for w in &self.warnings {
+            let _ = writeln!(s, "warning: {w}");
         }
         if self.stops.is_empty() {
             s.push_str("checks that would stop the run: none\n");
@@ -163,17 +189,19 @@ pub struct StatusView(pub Vec<StatusRow>);
 impl View for StatusView {
     fn text(&self) -> String {
         let mut s = format!(
-            "{:<16} {:<40} {:<8} {:<25} {:>10}\n",
-            "VERSION", "NAME", "STATE", "APPLIED_AT", "MS"
+            "{:<16} {:<40} {:<10} {:<11} {:<4} {:<25} {:>10}\n",
+            "VERSION", "NAME", "KIND", "STATE", "RUNS", "APPLIED_AT", "MS"
         );
         for r in &self.0 {
             let ms = r.execution_ms.map(|m| format!("{m:.1}"));
             let _ = writeln!(
                 s,
-                "{:<16} {:<40} {:<8} {:<25} {:>10}",
+                "{:<16} {:<40} {:<10} {:<11} {:<4} {:<25} {:>10}",
                 r.version,
                 r.name,
+                r.kind.as_str(),
                 r.state.as_str(),
+                if r.will_run { "yes" } else { "no" },
                 r.applied_at.as_deref().unwrap_or("-"),
                 ms.as_deref().unwrap_or("-")
             );

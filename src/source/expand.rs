@@ -325,7 +325,10 @@ impl Expander<'_> {
         }
         if target.parent() == Some(self.root.as_path()) {
             let name = target.file_name().unwrap_or_default().to_string_lossy();
-            if matches!(super::classify(&name), super::Entry::Migration { .. }) {
+            if matches!(
+                super::classify(&name),
+                super::Entry::Migration { .. } | super::Entry::Repeatable { .. }
+            ) {
                 return Err(format!(
                     "{here}: an included file is itself a migration, which would also run on its own; rename it without the version prefix or move it into a subdirectory"
                 ));

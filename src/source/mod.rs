@@ -12,6 +12,7 @@
 mod compressed;
 mod expand;
 pub mod format;
+pub mod repeat;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -19,7 +20,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::model::{Format, Migration};
+use crate::model::{Format, Kind, Migration};
 
 pub use compressed::{decompress, Compression};
 pub use expand::{expand, expand_from, normalize_path, Expanded};
@@ -29,7 +30,10 @@ pub const CHECKSUM_TAG: &str = "sha256-lf:";
 
 #[derive(Debug, Default)]
 pub struct Discovery {
+    /// The versioned files, in run order.
     pub migrations: Vec<Migration>,
+    /// The repeatable files (`R__<name>.sql`), in name order; they run after the versioned ones.
+    pub repeatables: Vec<Migration>,
     pub warnings: Vec<String>,
 }
 
@@ -45,6 +49,8 @@ pub enum Entry {
         /// What the name says: `Pgboot`, `UpSql` or `Flyway` (markers inside may say more).
         format: Format,
     },
+    /// `R__<name>.sql`: a repeatable migration (see `repeat`).
+    Repeatable { stem: String },
     /// `.down.sql`, hidden files: skipped without a word.
     Ignored,
     /// Anything else: skipped with a warning that says why.
@@ -116,7 +122,7 @@ fn classify_flyway(stem: &str) -> Option<Entry> {
     let (prefix, rest) = stem.split_at_checked(1)?;
     let (version, description) = rest.split_once("__")?;
     match prefix {
-        "R" if version.is_empty() => Some(Entry::Refused(REPEATABLE_REFUSAL.into())),
+        "R" if version.is_empty() => Some(repeat::classify(stem, description)),
         "U" if format::version_parts(version).is_some() => {
             Some(Entry::Refused(UNDO_REFUSAL.into()))
         }
@@ -142,9 +148,6 @@ fn classify_flyway(stem: &str) -> Option<Entry> {
         _ => None,
     }
 }
-
-/// Why an `R__` file stops the run.
-pub const REPEATABLE_REFUSAL: &str = "a Flyway repeatable migration (R__): pgboot does not run repeatable migrations yet, and will not run it once as if it were versioned; move it out of the migrations directory, or rename it V<version>__<name>.sql to run it once";
 
 /// Why a `U<version>__` file stops the run.
 pub const UNDO_REFUSAL: &str = "a U<version>__ file is a Flyway undo migration or a refinery unversioned migration; pgboot runs neither: move undo files out of the migrations directory, and rename a refinery unversioned migration V<version>__<name>.sql";
@@ -188,10 +191,26 @@ pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<String> {
 /// the expanded text, so editing an included file or a `\copy` data file, or changing a
 /// variable's value, is drift.
 pub fn discover(dir: &Path, vars: &BTreeMap<String, String>) -> Result<Discovery> {
+    discover_dir(dir, vars, repeat::Dir::Migrations)
+}
+
+/// Reads a seeds directory like [`discover`]: the same names and formats, every file of kind
+/// `Seed`; a repeatable file there is refused (seeds run once).
+pub fn discover_seeds(dir: &Path, vars: &BTreeMap<String, String>) -> Result<Discovery> {
+    discover_dir(dir, vars, repeat::Dir::Seeds)
+}
+
+fn discover_dir(
+    dir: &Path,
+    vars: &BTreeMap<String, String>,
+    role: repeat::Dir,
+) -> Result<Discovery> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
         Error::Source(format!(
-            "migrations directory {}: {e}; set --migrations / PGBOOT_MIGRATIONS to the directory holding the .sql files",
-            dir.display()
+            "{} {}: {e}; {}",
+            role.what(),
+            dir.display(),
+            role.setting()
         ))
     })?;
     let mut found = Vec::new();
@@ -217,6 +236,20 @@ pub fn discover(dir: &Path, vars: &BTreeMap<String, String>) -> Result<Discovery
             _ if is_dir => skipped.push((path, "a directory".into())),
             Entry::Skipped(why) => skipped.push((path, why)),
             Entry::Refused(why) => refused.push((path.display().to_string(), why)),
+            Entry::Repeatable { .. } if role == repeat::Dir::Seeds => {
+                refused.push((path.display().to_string(), repeat::SEED_REPEATABLE.into()))
+            }
+            Entry::Repeatable { stem } => found.push(Named {
+                order: Vec::new(),
+                version: 0,
+                version_text: String::new(),
+                file_name,
+                stem,
+                path,
+                compression,
+                format: Format::Flyway,
+                kind: Kind::Repeatable,
+            }),
             Entry::Migration {
                 version,
                 version_text,
@@ -231,13 +264,16 @@ pub fn discover(dir: &Path, vars: &BTreeMap<String, String>) -> Result<Discovery
                 path,
                 compression,
                 format,
+                kind: role.kind(),
             }),
         }
     }
     if !refused.is_empty() {
         return Err(Error::Source(refusals(refused)));
     }
-    found.sort_by(|a, b| (&a.order, &a.file_name).cmp(&(&b.order, &b.file_name)));
+    // Repeatable files after the versioned ones, in name order.
+    let last = |n: &Named| n.kind == Kind::Repeatable;
+    found.sort_by(|a, b| (last(a), &a.order, &a.file_name).cmp(&(last(b), &b.order, &b.file_name)));
 
     // Every clash is found before any file is read.
     let mut seen: HashMap<&str, &Path> = HashMap::with_capacity(found.len());
@@ -247,9 +283,10 @@ pub fn discover(dir: &Path, vars: &BTreeMap<String, String>) -> Result<Discovery
     {
         if let Some(prev) = seen.insert(name, path) {
             return Err(Error::Source(format!(
-                "{} and {} are the same migration {name}; keep only one of them",
+                "{} and {} are the same {} {name}; keep only one of them",
                 prev.display(),
-                path.display()
+                path.display(),
+                role.one()
             )));
         }
     }
@@ -260,7 +297,7 @@ pub fn discover(dir: &Path, vars: &BTreeMap<String, String>) -> Result<Discovery
     for f in found {
         if let Some(prev) = migrations
             .last()
-            .filter(|_| last_order.as_ref() == Some(&f.order))
+            .filter(|_| f.kind != Kind::Repeatable && last_order.as_ref() == Some(&f.order))
         {
             warnings.push(format!(
                 "{} and {} share version {}; they run in file-name order",
@@ -298,6 +335,15 @@ pub fn discover(dir: &Path, vars: &BTreeMap<String, String>) -> Result<Discovery
             });
         }
         let checksum = checksum(&x.sql);
+        let always = repeat::always(&x.sql);
+        if always && f.kind != Kind::Repeatable {
+            return Err(Error::Source(format!(
+                "{}:{}: {}; nothing was applied",
+                f.path.display(),
+                cut.first_line,
+                repeat::ALWAYS_MISPLACED
+            )));
+        }
         migrations.push(Migration {
             version: f.version,
             version_text: f.version_text,
@@ -309,6 +355,8 @@ pub fn discover(dir: &Path, vars: &BTreeMap<String, String>) -> Result<Discovery
             variables: x.variables,
             format: cut.format,
             no_transaction: cut.no_transaction,
+            kind: f.kind,
+            always,
         });
     }
     for (path, why) in skipped {
@@ -319,12 +367,18 @@ pub fn discover(dir: &Path, vars: &BTreeMap<String, String>) -> Result<Discovery
     }
     if migrations.is_empty() {
         return Err(Error::Source(format!(
-            "no migration files in {}; add files named like 001_initial_schema.sql, or point --migrations / PGBOOT_MIGRATIONS elsewhere",
-            dir.display()
+            "no {} files in {}; add files named like {}, or {}",
+            role.one(),
+            dir.display(),
+            role.example(),
+            role.elsewhere()
         )));
     }
+    let repeatables =
+        migrations.split_off(migrations.partition_point(|m| m.kind != Kind::Repeatable));
     Ok(Discovery {
         migrations,
+        repeatables,
         warnings,
     })
 }
@@ -340,6 +394,7 @@ struct Named {
     path: std::path::PathBuf,
     compression: Compression,
     format: Format,
+    kind: Kind,
 }
 
 /// The refused files, grouped by why (`a.sh, b.sh: <why>`), one group per line.

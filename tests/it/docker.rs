@@ -189,10 +189,12 @@ fn compose_migrates_before_app_starts() {
     assert_eq!(wait_exit(&app, 60), 0, "app:\n{}", logs(&app));
 
     let mlog = logs(&m);
+    // The dev database is seeded too (PGBOOT_SEEDS in docker-compose.yml).
+    let seeds = crate::seeds::repo_seeds();
     assert!(
         mlog.contains(&format!(
             "summary: applied {}, already up to date 0",
-            files.len()
+            files.len() + seeds.len()
         )),
         "{mlog}"
     );
@@ -211,9 +213,15 @@ fn compose_migrates_before_app_starts() {
     );
     let n = count(
         &p.url(),
-        "SELECT count(*) FROM pgboot.schema_history WHERE success",
+        "SELECT count(*) FROM pgboot.schema_history WHERE success AND kind = 'migrate'",
     );
     assert_eq!(n, files.len() as i64);
+    let n = count(
+        &p.url(),
+        "SELECT count(*) FROM pgboot.schema_history WHERE success AND kind = 'seed'",
+    );
+    assert_eq!(n, seeds.len() as i64);
+    crate::seeds::assert_clientforge_seed(&p.url());
     assert!(!mlog.contains(PASSWORD) && !mlog.contains("clientforge-dev"));
 }
 
@@ -244,10 +252,15 @@ fn compose_replicas_race_safely() {
             .unwrap();
         applied_total += n;
     }
-    assert_eq!(applied_total, files.len(), "files applied across replicas");
+    let seeds = crate::seeds::repo_seeds().len();
+    assert_eq!(
+        applied_total,
+        files.len() + seeds,
+        "files applied across replicas"
+    );
     let rows = query(
         &p.url(),
-        "SELECT name FROM pgboot.schema_history ORDER BY name",
+        "SELECT name FROM pgboot.schema_history WHERE kind = 'migrate' ORDER BY name",
     );
     let names: Vec<_> = rows.iter().map(|r| r[0].clone().unwrap()).collect();
     let want: Vec<_> = files.iter().map(|(f, _)| stem(f).to_owned()).collect();

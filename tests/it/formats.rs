@@ -165,10 +165,11 @@ fn flyway_names_run_in_version_order() {
 #[test]
 fn refused_files_apply_nothing() {
     for (file, text, expect) in [
+        // Repeatable files run (tests/it/repeatable.rs), with Flyway's rules for placeholders.
         (
             "R__views.sql",
-            "CREATE OR REPLACE VIEW v AS SELECT 1;\n",
-            "repeatable",
+            "CREATE OR REPLACE VIEW ${v} AS SELECT 1;\n",
+            "R__views.sql:1: Flyway placeholder ${v}",
         ),
         ("U2__undo.sql", "DROP TABLE t;\n", "undo"),
         (

@@ -20,6 +20,8 @@ mod migrate;
 mod operate;
 mod pgbouncer;
 mod psql_input;
+mod repeatable;
 mod schema;
+mod seeds;
 mod session;
 mod verify;
