@@ -342,15 +342,9 @@ fn find_scratch_guard(r: &Run) -> Option<DropDb> {
 }
 
 /// The repository's migrations; without pgvector on this server, all but the pgvector one
-/// (the docker tests run that one on an image that has it). The cluster-wide role
-/// clientforge_app is created first, as 001 would: two tests creating it at the same moment in
-/// different databases collide on pg_authid (23505), which 001's existence check cannot see.
+/// (the docker tests run that one on an image that has it). The harness creates the
+/// cluster-wide role clientforge_app first (see `support::cluster`).
 pub fn clientforge_files(db: &TestDb) -> Vec<(String, String)> {
-    let _ = try_query(
-        &db.url,
-        "DO $$ BEGIN CREATE ROLE clientforge_app NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE \
-         NOREPLICATION NOBYPASSRLS; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
-    );
     let vector = db.count("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'") > 0;
     let mut files = repo_migrations();
     files.retain(|(f, _)| vector || !f.contains("pgvector"));

@@ -298,18 +298,29 @@ impl Drop for DropDb {
 pub fn cluster() -> &'static Cluster {
     static C: OnceLock<Cluster> = OnceLock::new();
     C.get_or_init(|| {
-        if let Ok(port) = std::env::var("PGBOOT_TEST_PORT") {
-            return Cluster {
+        let c = match std::env::var("PGBOOT_TEST_PORT") {
+            Ok(port) => Cluster {
                 port: port.parse().expect("PGBOOT_TEST_PORT is a port number"),
                 dir: PathBuf::new(),
                 bin: PathBuf::new(),
                 _tmp: None,
-            };
-        }
-        unsafe { libc::atexit(stop_all) };
-        let c = Cluster::init();
-        c.start();
-        let _ = SHARED.set((c.bin.clone(), c.port));
+            },
+            Err(_) => {
+                unsafe { libc::atexit(stop_all) };
+                let c = Cluster::init();
+                c.start();
+                let _ = SHARED.set((c.bin.clone(), c.port));
+                c
+            }
+        };
+        // The repository's 001 creates the cluster-wide role clientforge_app if it is missing;
+        // tests migrating it into several databases at once would race on pg_authid (23505),
+        // which its existence check cannot see. A real server has it from its first migration.
+        query(
+            &c.url("postgres"),
+            "DO $$ BEGIN CREATE ROLE clientforge_app NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE \
+             NOREPLICATION NOBYPASSRLS; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+        );
         c
     })
 }
