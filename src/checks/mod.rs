@@ -5,6 +5,7 @@ pub mod adopt;
 pub mod baseline;
 pub mod indexes;
 pub mod repair;
+pub mod replay;
 pub mod scope;
 pub mod snapshot;
 pub mod tenancy;

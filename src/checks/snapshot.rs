@@ -11,11 +11,21 @@ use crate::pg::db::Db;
 /// The snapshot's own CTEs and its SELECT; [`query`] puts `scope.sql` in front.
 pub const CATALOG: &str = include_str!("catalog_snapshot.sql");
 
+/// The catalog's shape: a cheap subset of the snapshot (names, kinds, column types), taken
+/// after every file where a full snapshot would cost too much. Equal snapshots have equal
+/// shapes; see `catalog_shape.sql`.
+pub const SHAPE: &str = include_str!("catalog_shape.sql");
+
 /// The snapshot query, with `history_schema` out of scope: one SELECT returning one text column
 /// (`line`), deterministically ordered. (`verify` sends it together with its row counts through
 /// [`query_lines`]: one round trip.)
 pub fn query(history_schema: &str) -> String {
     scope::with_scope(CATALOG, history_schema)
+}
+
+/// The shape query, with `history_schema` out of scope (see [`SHAPE`]).
+pub fn shape_query(history_schema: &str) -> String {
+    scope::with_scope(SHAPE, history_schema)
 }
 
 /// Runs a query whose first column is text and returns that column, row by row.
@@ -115,5 +125,29 @@ mod tests {
     fn the_query_is_one_select() {
         let a = crate::sql::analyze(&super::query("pgboot"));
         assert_eq!(a.pieces.iter().filter(|p| !p.is_empty()).count(), 1);
+        let a = crate::sql::analyze(&super::shape_query("pgboot"));
+        assert_eq!(a.pieces.iter().filter(|p| !p.is_empty()).count(), 1);
+    }
+
+    /// Every shape section is a section of the full snapshot, so equal snapshots cannot have
+    /// different shapes for want of a section.
+    #[test]
+    fn shape_sections_are_snapshot_sections() {
+        for section in [
+            "schema",
+            "extension",
+            "relation",
+            "column",
+            "constraint",
+            "index",
+            "policy",
+            "trigger",
+            "function",
+            "type",
+        ] {
+            let line = format!("format('{section} ");
+            assert!(super::SHAPE.contains(&line), "{section}");
+            assert!(super::CATALOG.contains(&line), "{section}");
+        }
     }
 }

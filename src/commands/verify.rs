@@ -39,6 +39,7 @@ pub async fn run(cx: &Context<'_>, json: bool) -> Result<ExitCode> {
         database: r.database,
         files,
         findings: r.problems,
+        info: r.info,
         tenancy: r.tenancy,
     };
     crate::report::emit(&view, json);

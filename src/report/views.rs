@@ -9,7 +9,7 @@ use crate::checks::baseline::FileCheck;
 use crate::checks::indexes::InvalidIndex;
 use crate::checks::repair::Action;
 use crate::checks::tenancy::{self, Finding};
-use crate::checks::verify::IdempotencyProblem;
+use crate::checks::verify::{IdempotencyProblem, Info};
 use crate::plan::StatusRow;
 
 /// A command's output: JSON through `Serialize`, text through `text`.
@@ -230,6 +230,8 @@ pub struct VerifyView {
     pub database: String,
     pub files: Vec<VerifyFile>,
     pub findings: Vec<IdempotencyProblem>,
+    /// Files whose second run changed the catalog until a later file undid it: not findings.
+    pub info: Vec<Info>,
     pub tenancy: Vec<Finding>,
 }
 
@@ -243,6 +245,9 @@ pub struct VerifyFile {
 impl View for VerifyView {
     fn text(&self) -> String {
         let mut s = String::new();
+        for i in &self.info {
+            let _ = writeln!(s, "info: {}", i.headline());
+        }
         for p in &self.findings {
             let _ = writeln!(s, "{}", p.headline());
             for d in &p.diff {

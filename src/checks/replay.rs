@@ -1,0 +1,157 @@
+//! A scratch database on the target's server where migration files are applied in order with
+//! pgboot's own apply path: `verify` proves them idempotent there, `baseline --detect` finds the
+//! prefix that built the target. Created as `pgboot_<purpose>_<pid>_<n>` (needs CREATEDB) and
+//! dropped at the end whatever happens (`DROP DATABASE IF EXISTS … WITH (FORCE)`), also on
+//! SIGTERM: the command's grace period lets the cancelled work return and the drop run.
+//! The target database itself is never written.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::apply;
+use crate::checks::snapshot;
+use crate::config::{TableName, Target};
+use crate::error::{Error, Result};
+use crate::history;
+use crate::lock::Guard;
+use crate::model::Migration;
+use crate::pg::db::Db;
+use crate::pg::quote::quote_ident;
+use crate::pg::shutdown::Shutdown;
+use crate::pg::tls::Tls;
+
+/// What a failure in the scratch database means for the user: the usual "recorded as failed"
+/// notes speak of a history that is dropped with the scratch database.
+const SCRATCH_OUTCOME: &str = "this ran in the scratch database, which is dropped at the end: nothing was applied to the target database or recorded in its history; fix the file (or its order) and run the check again";
+
+fn scratch_name(purpose: &str) -> String {
+    let n = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_micros())
+        .unwrap_or(0);
+    format!("pgboot_{purpose}_{}_{n}", std::process::id())
+}
+
+/// A connection to the scratch database, with what applying there needs.
+pub struct Scratch<'a> {
+    pub name: String,
+    pub db: Db,
+    pub table: &'a TableName,
+    guard: Guard,
+    shutdown: &'a Shutdown,
+    /// `snapshot::query` and `snapshot::shape_query` for this history schema.
+    snapshot_sql: String,
+    shape_sql: String,
+}
+
+impl Scratch<'_> {
+    /// Applies one file exactly as `migrate` would (its history row goes into the scratch
+    /// database's own history table). A failure says that it happened in the scratch database.
+    pub async fn apply(&self, m: &Migration) -> Result<()> {
+        if let Some(sig) = self.shutdown.signalled() {
+            return Err(Error::Interrupted(sig));
+        }
+        let p = apply::prepare(m)?;
+        match apply::apply(&self.db, self.table, &p, &self.guard, self.shutdown).await {
+            Ok(_) => Ok(()),
+            Err(Error::Migration(mut mf)) => {
+                mf.outcome = SCRATCH_OUTCOME.to_owned();
+                Err(Error::Migration(mf))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The full catalog snapshot (no row counts).
+    pub async fn snapshot(&self) -> Result<Vec<String>> {
+        snapshot::query_lines(&self.db, &self.snapshot_sql, "taking the catalog snapshot").await
+    }
+
+    /// The catalog's shape (see `catalog_shape.sql`).
+    pub async fn shape(&self) -> Result<Vec<String>> {
+        snapshot::query_lines(&self.db, &self.shape_sql, "taking the catalog shape").await
+    }
+
+    pub fn shutdown(&self) -> &Shutdown {
+        self.shutdown
+    }
+}
+
+/// Creates a scratch database through `admin`, runs `f` connected to it (history table
+/// created), and drops it whatever `f` returned.
+pub async fn with_scratch<T>(
+    admin: &Db,
+    target: &Target,
+    tls: &Tls,
+    table: &TableName,
+    purpose: &str,
+    shutdown: &Shutdown,
+    f: impl AsyncFnOnce(&Scratch<'_>) -> Result<T>,
+) -> Result<T> {
+    let name = scratch_name(purpose);
+    if let Err(e) = admin
+        .client
+        .batch_execute(&format!("CREATE DATABASE {}", quote_ident(&name)))
+        .await
+    {
+        if e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
+            return Err(Error::Connection(format!(
+                "role {:?} lacks CREATEDB: `pgboot {purpose}` applies the migrations to a scratch database it creates and drops; grant it with `ALTER ROLE {} CREATEDB`, or run {purpose} as a role that has it (server: {})",
+                target.user(),
+                quote_ident(target.user()),
+                crate::error::describe_pg_error(&e)
+            )));
+        }
+        return Err(Error::db(
+            format!("creating the scratch database {name}"),
+            e,
+        ));
+    }
+    tracing::info!(database = %name, "created the scratch database {name}; it is dropped at the end");
+    let mut scratch_target = target.clone();
+    scratch_target.pg.dbname(&name);
+    let outcome = run_in(&scratch_target, tls, table, &name, shutdown, f).await;
+    shutdown.set_cancel(None);
+    let dropped = admin
+        .client
+        .batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_ident(&name)
+        ))
+        .await;
+    if let Err(e) = &dropped {
+        tracing::error!(database = %name, "could not drop the scratch database {name}: {}; drop it by hand", crate::error::describe_pg_error(e));
+    } else {
+        tracing::info!(database = %name, "dropped the scratch database {name}");
+    }
+    let value = outcome?;
+    dropped.map_err(|e| Error::db(format!("dropping the scratch database {name}"), e))?;
+    Ok(value)
+}
+
+/// Everything that runs inside the scratch database; its connection is closed on return.
+async fn run_in<T>(
+    target: &Target,
+    tls: &Tls,
+    table: &TableName,
+    name: &str,
+    shutdown: &Shutdown,
+    f: impl AsyncFnOnce(&Scratch<'_>) -> Result<T>,
+) -> Result<T> {
+    let db = Db::connect(target, tls)
+        .await
+        .map_err(|e| Error::db("connecting to the scratch database", e))?;
+    shutdown.set_cancel(Some(db.canceller()));
+    // The scratch database is this run's alone: a guard without a session lock.
+    let guard = Guard::new(&table.to_string(), None);
+    history::ensure_and_load(&db, table, guard.file_key).await?;
+    let scratch = Scratch {
+        name: name.to_owned(),
+        db,
+        table,
+        guard,
+        shutdown,
+        snapshot_sql: snapshot::query(&table.schema),
+        shape_sql: snapshot::shape_query(&table.schema),
+    };
+    f(&scratch).await
+}
