@@ -120,7 +120,7 @@ pub struct BaselineArgs {
         required_unless_present_any = ["detect", "from"]
     )]
     pub through: Option<i64>,
-    /// Inspect the catalog and propose the version through which the files' objects already exist.
+    /// Replay the files in a scratch database and propose the longest prefix whose catalog equals the database's.
     #[arg(long)]
     pub detect: bool,
     /// Write the history rows (without it, only show what would be recorded).

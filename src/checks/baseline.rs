@@ -1,148 +1,203 @@
-//! `pgboot baseline`: adopt a database built by the legacy initdb.d schema files. Records files
-//! as applied without running them (`kind = 'baseline'`), through a given version or through the
-//! version `--detect` proposes from the catalog.
+//! `pgboot baseline`: adopt a database built without pgboot (docker-entrypoint-initdb.d, psql,
+//! another tool) by recording files as applied without running them (`kind = 'baseline'`),
+//! through a given version or through the prefix `--detect` finds.
+//!
+//! `--detect` replays: it applies the files in order to a scratch database (`replay`) and
+//! compares the scratch catalog with the target's after every file, leaving the history schema
+//! out. The answer is the longest prefix after which they are equal, so a file that a later
+//! one undoes (an index created by file 20 and dropped by file 66) cannot stop the count early.
+//! Per file only the cheap shape is compared (names, kinds, column types); where the shapes
+//! are equal the full snapshot decides. No exact match: the closest prefix, with the
+//! differences.
 
-use crate::config::TableName;
+use crate::checks::replay::{self, Scratch};
+use crate::checks::snapshot;
+use crate::config::{TableName, Target};
 use crate::error::{Error, Result};
 use crate::history::sql::{insert_sql, Kind};
 use crate::model::Migration;
 use crate::pg::db::Db;
-use crate::pg::quote::{quote_ident, quote_literal};
-use crate::sql::{self, Created};
+use crate::pg::shutdown::Shutdown;
+use crate::pg::tls::Tls;
 
-/// The objects a file's top-level CREATE statements name. Pure.
-pub fn objects(m: &Migration) -> Vec<Created> {
-    sql::split(&m.sql)
-        .iter()
-        .filter(|p| !p.is_empty())
-        .filter_map(|p| sql::created_object(p.text(&m.sql)))
-        .collect()
-}
+/// Other tools' history tables: not part of the schema the files build, so left out of the
+/// comparison (with their sequences, indexes and constraints).
+const FOREIGN_HISTORY: &[&str] = &[
+    "flyway_schema_history",
+    "schema_migrations",
+    "_sqlx_migrations",
+    "refinery_schema_history",
+    "goose_db_version",
+];
 
-fn regclass(schema: &Option<String>, name: &str) -> String {
-    let q = match schema {
-        Some(s) => format!("{}.{}", quote_ident(s), quote_ident(name)),
-        None => quote_ident(name),
+/// Whether a snapshot or shape line is about another tool's history table. Pure.
+pub fn foreign_history(line: &str) -> bool {
+    let Some(object) = line.split_whitespace().nth(1) else {
+        return false;
     };
-    format!("to_regclass({})", quote_literal(&q))
+    let bare = object
+        .rsplit('.')
+        .next()
+        .unwrap_or(object)
+        .trim_matches('"');
+    FOREIGN_HISTORY.iter().any(|t| bare.starts_with(t))
 }
 
-fn in_schema(col: &str, schema: &Option<String>) -> String {
-    match schema {
-        Some(s) => format!("{col} = {}", quote_literal(s)),
-        None => format!("{col} = ANY (current_schemas(false))"),
+fn without_foreign(lines: Vec<String>) -> Vec<String> {
+    lines.into_iter().filter(|l| !foreign_history(l)).collect()
+}
+
+/// The comparison after `files` files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Point {
+    pub files: usize,
+    /// Shape lines that differ from the target's.
+    pub shape_diff: Vec<String>,
+    /// Full snapshot lines that differ, when the shapes were equal.
+    pub full_diff: Option<Vec<String>>,
+}
+
+impl Point {
+    fn exact(&self) -> bool {
+        self.shape_diff.is_empty() && self.full_diff.as_ref().is_some_and(Vec::is_empty)
+    }
+
+    fn distance(&self) -> (usize, usize) {
+        (
+            self.shape_diff.len(),
+            self.full_diff.as_ref().map_or(0, Vec::len),
+        )
     }
 }
 
-/// A boolean SQL expression: does the object exist? Pure.
-pub fn exists_sql(c: &Created) -> String {
-    let name = quote_literal(&c.name);
-    match c.kind {
-        // An index lives in its table's schema, whatever the search_path says.
-        "index" => {
-            let schema = c
-                .schema
-                .clone()
-                .or_else(|| c.on.as_ref().and_then(|o| o.0.clone()));
-            format!("{} IS NOT NULL", regclass(&schema, &c.name))
-        }
-        "table" | "view" | "materialized view" | "sequence" => {
-            format!("{} IS NOT NULL", regclass(&c.schema, &c.name))
-        }
-        "function" | "procedure" => format!(
-            "EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-             WHERE p.proname = {name} AND {})",
-            in_schema("n.nspname", &c.schema)
-        ),
-        "type" => format!(
-            "EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
-             WHERE t.typname = {name} AND {})",
-            in_schema("n.nspname", &c.schema)
-        ),
-        "policy" | "trigger" => {
-            let (table_schema, table) = c.on.clone().unwrap_or((None, String::new()));
-            let (cat, col, rel) = match c.kind {
-                "policy" => ("pg_policy", "polname", "polrelid"),
-                _ => ("pg_trigger", "tgname", "tgrelid"),
-            };
-            let on = regclass(&table_schema, &table);
-            format!("EXISTS (SELECT 1 FROM {cat} WHERE {col} = {name} AND {rel} = {on})")
-        }
-        "extension" => format!("EXISTS (SELECT 1 FROM pg_extension WHERE extname = {name})"),
-        "schema" => format!("EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = {name})"),
-        _ => "false".into(),
+/// The longest prefix whose catalog equals the target's, else the closest one (fewest
+/// differing shape lines, then full lines; the longer prefix on a tie). None only without
+/// points. Pure.
+pub fn choose(points: &[Point]) -> Option<&Point> {
+    if let Some(p) = points.iter().rev().find(|p| p.exact()) {
+        return Some(p);
     }
+    points.iter().rev().min_by_key(|p| p.distance())
 }
 
+/// What the replay found.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct FileCheck {
-    pub version: i64,
-    pub name: String,
-    pub objects: usize,
-    /// Objects the file creates that the database lacks, e.g. `table public.deals`.
-    pub missing: Vec<String>,
+pub struct Detection {
+    /// The number of files after which the scratch catalog equals the target's.
+    pub exact: Option<usize>,
+    /// The closest prefix (the exact one when there is one).
+    pub closest: usize,
+    /// The last file of that prefix (None: no file).
+    pub closest_name: Option<String>,
+    /// Its version: what `--through` takes.
+    pub closest_version: Option<i64>,
+    /// At `closest`: `+ line` only in the target, `- line` only after replaying the files.
+    /// Full snapshot lines where the shapes were equal, else shape lines.
+    pub differences: Vec<String>,
+    /// Whether `differences` are shape lines (names, kinds, column types only).
+    pub shape_only: bool,
+    /// Files the replay applied (all of them, unless one failed).
+    pub replayed: usize,
+    /// A file that failed in the scratch database: the replay stopped there.
+    pub failed: Option<String>,
 }
 
-impl FileCheck {
-    pub fn present(&self) -> bool {
-        self.objects > 0 && self.missing.is_empty()
-    }
-}
-
-/// Checks each file's objects against the catalog, one round trip per file.
-pub async fn detect(db: &Db, migrations: &[Migration]) -> Result<Vec<FileCheck>> {
-    let mut out = Vec::new();
+/// Replays the files in a scratch database and compares each prefix with the target (`db`).
+pub async fn detect(
+    db: &Db,
+    target: &Target,
+    tls: &Tls,
+    table: &TableName,
+    migrations: &[Migration],
+    shutdown: &Shutdown,
+) -> Result<Detection> {
     for m in migrations {
-        let objs = objects(m);
-        let mut missing = Vec::new();
-        if !objs.is_empty() {
-            let cols: Vec<String> = objs
-                .iter()
-                .map(|o| format!("({})::text", exists_sql(o)))
-                .collect();
-            let msgs = db
-                .client
-                .simple_query(&format!("SELECT {}", cols.join(", ")))
-                .await
-                .map_err(|e| Error::db(format!("checking the objects of {}", m.name), e))?;
-            let row = msgs.iter().find_map(|x| match x {
-                tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
-                _ => None,
-            });
-            for (i, o) in objs.iter().enumerate() {
-                if row.and_then(|r| r.get(i)) != Some("true") {
-                    let qualified = match &o.schema {
-                        Some(s) => format!("{s}.{}", o.name),
-                        None => o.name.clone(),
-                    };
-                    missing.push(format!("{} {qualified}", o.kind));
+        crate::apply::prepare(m)?;
+    }
+    let target_full = without_foreign(
+        snapshot::query_lines(
+            db,
+            &snapshot::query(&table.schema),
+            "taking the catalog snapshot",
+        )
+        .await?,
+    );
+    let target_shape = without_foreign(
+        snapshot::query_lines(
+            db,
+            &snapshot::shape_query(&table.schema),
+            "taking the catalog shape",
+        )
+        .await?,
+    );
+    tracing::info!(
+        lines = target_full.len(),
+        "baseline: the target's catalog has {} lines; replaying {} files in a scratch database",
+        target_full.len(),
+        migrations.len()
+    );
+    replay::with_scratch(db, target, tls, table, "baseline", shutdown, async |s| {
+        let point = async |s: &Scratch<'_>, files: usize| -> Result<Point> {
+            let shape = s.shape().await?;
+            let shape_diff = snapshot::diff(&shape, &target_shape);
+            let full_diff = match shape_diff.is_empty() {
+                true => Some(snapshot::diff(&s.snapshot().await?, &target_full)),
+                false => None,
+            };
+            Ok(Point {
+                files,
+                shape_diff,
+                full_diff,
+            })
+        };
+        let mut points = vec![point(s, 0).await?];
+        let mut failed = None;
+        for (i, m) in migrations.iter().enumerate() {
+            match s.apply(m).await {
+                Ok(()) => {}
+                Err(Error::Migration(f)) => {
+                    tracing::warn!(migration = %m.name, "baseline: {} failed in the scratch database, the replay stops there: {}", m.file_name(), f.message);
+                    failed = Some(format!("{}: {}", m.file_name(), f.message));
+                    break;
                 }
+                Err(e) => return Err(e),
+            }
+            points.push(point(s, i + 1).await?);
+            if (i + 1) % 50 == 0 {
+                tracing::info!("baseline: replayed {} of {} files", i + 1, migrations.len());
             }
         }
-        out.push(FileCheck {
-            version: m.version,
-            name: m.name.clone(),
-            objects: objs.len(),
-            missing,
+        let replayed = points.len() - 1;
+        let best = choose(&points).cloned().unwrap_or(Point {
+            files: 0,
+            shape_diff: Vec::new(),
+            full_diff: None,
         });
-    }
-    Ok(out)
-}
-
-/// The version to baseline through: the last file of the longest run of files whose objects all
-/// exist (files that create no named object do not break the run). Pure.
-pub fn propose(checks: &[FileCheck]) -> Option<i64> {
-    let mut last = None;
-    for c in checks {
-        if c.objects == 0 {
-            continue;
-        }
-        if !c.present() {
-            break;
-        }
-        last = Some(c.version);
-    }
-    last
+        let exact = best.exact().then_some(best.files);
+        tracing::info!(
+            replayed,
+            exact = exact.is_some(),
+            closest = best.files,
+            "baseline: replayed {replayed} files; {}",
+            match exact {
+                Some(n) => format!("the catalog matches after {n} exactly"),
+                None => format!("no prefix matches exactly; the closest is {}", best.files),
+            }
+        );
+        let shape_only = best.full_diff.is_none();
+        let last = best.files.checked_sub(1).map(|i| &migrations[i]);
+        Ok(Detection {
+            exact,
+            closest: best.files,
+            closest_name: last.map(Migration::file_name),
+            closest_version: last.map(|m| m.version),
+            differences: best.full_diff.unwrap_or(best.shape_diff),
+            shape_only,
+            replayed,
+            failed,
+        })
+    })
+    .await
 }
 
 /// Records the files as applied without running them.
@@ -173,31 +228,53 @@ pub async fn record_as(db: &Db, t: &TableName, files: &[&Migration], kind: Kind)
 mod tests {
     use super::*;
 
-    fn fc(version: i64, objects: usize, missing: usize) -> FileCheck {
-        FileCheck {
-            version,
-            name: format!("{version:03}_x"),
-            objects,
-            missing: vec!["table t".into(); missing],
+    fn p(files: usize, shape: usize, full: Option<usize>) -> Point {
+        Point {
+            files,
+            shape_diff: vec!["+ relation public.t r".into(); shape],
+            full_diff: full.map(|n| vec!["+ index public.t i CREATE INDEX".into(); n]),
         }
     }
 
     #[test]
-    fn proposal_is_the_longest_present_prefix() {
-        assert_eq!(
-            propose(&[fc(1, 3, 0), fc(2, 2, 0), fc(8, 1, 1), fc(9, 1, 0)]),
-            Some(2)
-        );
-        assert_eq!(propose(&[fc(1, 3, 0), fc(2, 0, 0), fc(3, 1, 0)]), Some(3));
-        assert_eq!(propose(&[fc(1, 3, 1)]), None);
-        assert_eq!(propose(&[]), None);
+    fn the_longest_exact_prefix_wins_even_after_a_mismatch() {
+        // Matches after 2, not after 3 (file 3 creates an index), again after 4 (file 4 drops it).
+        let points = [
+            p(0, 5, None),
+            p(1, 2, None),
+            p(2, 0, Some(0)),
+            p(3, 1, None),
+            p(4, 0, Some(0)),
+            p(5, 3, None),
+        ];
+        assert_eq!(choose(&points).map(|p| p.files), Some(4));
     }
 
     #[test]
-    fn existence_sql() {
-        let c = sql::created_object("CREATE POLICY p ON public.deals USING (true)").unwrap();
-        assert_eq!(exists_sql(&c), "EXISTS (SELECT 1 FROM pg_policy WHERE polname = E'p' AND polrelid = to_regclass(E'\"public\".\"deals\"'))");
-        let c = sql::created_object("CREATE TABLE IF NOT EXISTS tenants (id int)").unwrap();
-        assert_eq!(exists_sql(&c), "to_regclass(E'\"tenants\"') IS NOT NULL");
+    fn without_an_exact_match_the_closest_wins() {
+        let points = [
+            p(0, 5, None),
+            p(1, 0, Some(3)),
+            p(2, 0, Some(1)),
+            p(3, 1, None),
+        ];
+        let best = choose(&points).unwrap();
+        assert_eq!(best.files, 2);
+        assert!(!best.exact());
+        // A tie goes to the longer prefix.
+        let points = [p(0, 5, None), p(1, 2, None), p(2, 2, None)];
+        assert_eq!(choose(&points).map(|p| p.files), Some(2));
+        assert_eq!(choose(&[]), None);
+    }
+
+    #[test]
+    fn other_tools_history_tables_are_left_out() {
+        assert!(foreign_history("relation public.schema_migrations r"));
+        assert!(foreign_history(
+            "index public.flyway_schema_history flyway_schema_history_pk"
+        ));
+        assert!(foreign_history("relation public.goose_db_version_id_seq S"));
+        assert!(!foreign_history("relation public.deals r"));
+        assert!(!foreign_history("schema"));
     }
 }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::checks::baseline::FileCheck;
+use crate::checks::baseline::Detection;
 use crate::checks::indexes::InvalidIndex;
 use crate::checks::repair::Action;
 use crate::checks::tenancy::{self, Finding};
@@ -265,35 +265,78 @@ impl View for VerifyView {
 #[derive(Debug, Serialize)]
 pub struct BaselineView {
     pub through: Option<i64>,
-    pub detected: Option<Vec<FileCheck>>,
+    /// `--detect`: what the replay found.
+    pub detected: Option<Detection>,
     pub record: Vec<String>,
     pub written: bool,
 }
 
+/// How many difference lines the text shows (`--json` has them all).
+const SHOWN_DIFFERENCES: usize = 40;
+
 impl View for BaselineView {
     fn text(&self) -> String {
         let mut s = String::new();
-        for c in self.detected.iter().flatten() {
-            let state = if c.objects == 0 {
-                "creates no named object".to_owned()
-            } else if c.present() {
-                format!("present ({} objects)", c.objects)
-            } else {
-                format!("missing {}", c.missing.join(", "))
+        if let Some(d) = &self.detected {
+            let after = |n: usize, name: &Option<String>| match name {
+                Some(name) => format!("after {n} file(s), through {name}"),
+                None => "before any file (an empty database)".to_owned(),
             };
-            let _ = writeln!(s, "  {:<40} {state}", c.name);
+            if let Some(f) = &d.failed {
+                let _ = writeln!(s, "the replay stopped after {} file(s): {f}", d.replayed);
+            }
+            match d.exact {
+                Some(n) => {
+                    let _ = writeln!(
+                        s,
+                        "the database's catalog matches exactly {}",
+                        after(n, &d.closest_name)
+                    );
+                }
+                None => {
+                    let kind = match d.shape_only {
+                        true => "; names, kinds and column types only",
+                        false => "",
+                    };
+                    let _ = writeln!(
+                        s,
+                        "no prefix of the files matches the database's catalog exactly; the closest is {}, with {} difference(s) (+ only in the database, - only after the files{kind}):",
+                        after(d.closest, &d.closest_name),
+                        d.differences.len()
+                    );
+                    for l in d.differences.iter().take(SHOWN_DIFFERENCES) {
+                        let _ = writeln!(s, "    {l}");
+                    }
+                    if d.differences.len() > SHOWN_DIFFERENCES {
+                        let _ = writeln!(
+                            s,
+                            "    … and {} more (--json lists them all)",
+                            d.differences.len() - SHOWN_DIFFERENCES
+                        );
+                    }
+                    let v = d
+                        .closest_version
+                        .map_or("VERSION".to_owned(), |v| v.to_string());
+                    let _ = writeln!(s, "nothing is proposed: if these differences are expected, record through that file with `pgboot baseline --through {v} --yes`");
+                }
+            }
         }
         match self.through {
             Some(v) => {
+                let verb = match self.written {
+                    true => "recorded",
+                    false => "would record",
+                };
                 let _ = writeln!(
                     s,
-                    "baseline through version {v}: would record {} file(s) as applied without running them:",
+                    "baseline through version {v}: {verb} {} file(s) as applied without running them:",
                     self.record.len()
                 );
             }
-            None => {
-                s.push_str("no file's objects are all present: nothing to baseline; run migrate\n")
+            None if self.detected.as_ref().is_some_and(|d| d.exact == Some(0)) => {
+                s.push_str("nothing to baseline: run migrate\n")
             }
+            None => {}
         }
         for m in &self.record {
             let _ = writeln!(s, "  {m}");
