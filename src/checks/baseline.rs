@@ -80,6 +80,19 @@ pub fn choose(points: &[Point]) -> Option<&Point> {
     points.iter().rev().min_by_key(|p| p.distance())
 }
 
+/// The files of the exact match that change nothing the catalog shows: the shortest prefix of
+/// the run of exact matches that ends at `chosen` (equal to `chosen` when there is none). Pure.
+pub fn first_of_run(points: &[Point], chosen: usize) -> usize {
+    let Some(at) = points.iter().position(|p| p.files == chosen) else {
+        return chosen;
+    };
+    let mut first = at;
+    while first > 0 && points[first - 1].exact() {
+        first -= 1;
+    }
+    points[first].files
+}
+
 /// What the replay found.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Detection {
@@ -96,6 +109,9 @@ pub struct Detection {
     pub differences: Vec<String>,
     /// Whether `differences` are shape lines (names, kinds, column types only).
     pub shape_only: bool,
+    /// The shortest prefix that matches too, when the files after it up to `exact` change
+    /// nothing the catalog shows (data only): the replay cannot tell whether those ran.
+    pub also_matches: Option<usize>,
     /// Files the replay applied (all of them, unless one failed).
     pub replayed: usize,
     /// A file that failed in the scratch database: the replay stopped there.
@@ -174,6 +190,9 @@ pub async fn detect(
             full_diff: None,
         });
         let exact = best.exact().then_some(best.files);
+        let also_matches = exact
+            .map(|n| first_of_run(&points, n))
+            .filter(|&first| Some(first) != exact);
         tracing::info!(
             replayed,
             exact = exact.is_some(),
@@ -193,6 +212,7 @@ pub async fn detect(
             closest_version: last.map(|m| m.version),
             differences: best.full_diff.unwrap_or(best.shape_diff),
             shape_only,
+            also_matches,
             replayed,
             failed,
         })
@@ -248,6 +268,20 @@ mod tests {
             p(5, 3, None),
         ];
         assert_eq!(choose(&points).map(|p| p.files), Some(4));
+    }
+
+    #[test]
+    fn files_that_change_no_catalog_after_the_match_are_named() {
+        let points = [
+            p(0, 5, None),
+            p(1, 0, Some(0)),
+            p(2, 0, Some(0)),
+            p(3, 0, Some(0)),
+        ];
+        assert_eq!(choose(&points).map(|p| p.files), Some(3));
+        assert_eq!(first_of_run(&points, 3), 1);
+        let points = [p(0, 5, None), p(1, 0, Some(0)), p(2, 1, None)];
+        assert_eq!(first_of_run(&points, 1), 1);
     }
 
     #[test]

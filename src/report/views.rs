@@ -292,6 +292,13 @@ impl View for BaselineView {
                         "the database's catalog matches exactly {}",
                         after(n, &d.closest_name)
                     );
+                    if let Some(first) = d.also_matches {
+                        let _ = writeln!(
+                            s,
+                            "note: it matches after {first} file(s) too: files {} to {n} change nothing the catalog shows (data only?), so the replay cannot tell whether they ran; check their rows before --yes, or baseline through an earlier version with --through",
+                            first + 1
+                        );
+                    }
                 }
                 None => {
                     let kind = match d.shape_only {

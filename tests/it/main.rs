@@ -7,6 +7,7 @@
 mod support;
 
 mod adopt;
+mod baseline;
 mod compressed;
 mod concurrency;
 mod config_errors;
