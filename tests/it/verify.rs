@@ -356,3 +356,83 @@ fn migrate_check_tenancy_strict() {
     // The migrations themselves were applied and recorded.
     assert_eq!(bad.count("SELECT count(*) FROM pgboot.schema_history"), 2);
 }
+
+#[test]
+fn cancelling_pairs_are_information_not_findings() {
+    let db = cluster().create_db("verify_pairs");
+    let dir = migrations(&[
+        (
+            "001_t.sql",
+            "CREATE TABLE IF NOT EXISTS t (id int, a text);\n",
+        ),
+        (
+            "002_idx.sql",
+            "-- an index\nCREATE INDEX IF NOT EXISTS t_a_idx ON t (a);\n",
+        ),
+        ("003_tmp.sql", "CREATE TABLE IF NOT EXISTS tmp (id int);\n"),
+        ("004_drop_tmp.sql", "DROP TABLE IF EXISTS tmp;\n"),
+        ("005_drop_idx.sql", "DROP INDEX IF EXISTS t_a_idx;\n"),
+    ]);
+    let r = verify(&db, dir.path(), false);
+    let _scratch = scratch_guard(&r);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("info: 002_idx.sql:2 CREATE INDEX t_a_idx: its second run changes the catalog until 005_drop_idx.sql undoes it (+ index public.t t_a_idx); not a finding"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("info: 003_tmp.sql:1 CREATE TABLE tmp: its second run changes the catalog until 004_drop_tmp.sql undoes it"),
+        "{}",
+        r.stdout
+    );
+    // A table created and dropped again is not "adds rows".
+    assert!(!r.all().contains("adds rows"), "{}", r.all());
+    assert!(!r.all().contains("is not idempotent"), "{}", r.all());
+    // A log line per phase, with counts.
+    for phase in [
+        "verify: first run: applied 5 files",
+        "verify: second run: 5 files, 5 statements, 0 failed",
+        "verify: snapshot after the second run: 0 lines differ",
+    ] {
+        assert!(r.stderr.contains(phase), "{phase}: {}", r.stderr);
+    }
+    let r = verify(&db, dir.path(), true);
+    let _scratch2 = scratch_guard(&r);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let out: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(out["findings"], serde_json::json!([]));
+    assert_eq!(out["info"].as_array().unwrap().len(), 2, "{out:#}");
+    assert_eq!(out["info"][0]["undone_by"], "005_drop_idx.sql");
+}
+
+#[test]
+fn a_real_non_idempotent_file_among_cancelling_pairs_is_a_finding_with_its_line() {
+    let db = cluster().create_db("verify_real");
+    let dir = migrations(&[
+        ("001_t.sql", "CREATE TABLE IF NOT EXISTS t (id int);\n"),
+        ("002_drop.sql", "DROP TABLE IF EXISTS t;\n"),
+        (
+            "003_type.sql",
+            &format!("{HEADER}CREATE TYPE mood AS ENUM ('ok', 'meh');\n"),
+        ),
+        (
+            "004_old.sql",
+            "CREATE TABLE IF NOT EXISTS old_name (id int);\n",
+        ),
+        (
+            "005_rename.sql",
+            "DO $$ BEGIN\n  IF to_regclass('public.new_name') IS NULL THEN\n    ALTER TABLE old_name RENAME TO new_name;\n  END IF;\nEND $$;\n",
+        ),
+    ]);
+    let r = verify(&db, dir.path(), true);
+    let _scratch = scratch_guard(&r);
+    assert_eq!(r.code, 7, "{}", r.all());
+    let out: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    // 003_type.sql:3 CREATE TYPE mood (42710, already exists); 004_old.sql:1 CREATE TABLE
+    // old_name (its second run creates the table again and nothing drops it: + relation,
+    // + rows 0 and the column, not "adds rows"); 001/002 are information.
+    let _s = snap::settings().bind_to_scope();
+    insta::assert_json_snapshot!("verify_json_real_and_pairs", out, { ".database" => "[scratch]" });
+    assert_dropped(&db, &scratch_name(&r));
+}
