@@ -99,7 +99,7 @@ container_tests() {
       sleep 0.5
     done
     port="$(docker port "$name" 5432/tcp | head -n1 | sed 's/.*://')"
-    PGBOOT_TEST_PORT="$port" cargo test --locked --test it -- migrate:: concurrency:: schema:: operate:: verify:: exactly_once::
+    PGBOOT_TEST_PORT="$port" cargo test --locked --test it -- migrate:: concurrency:: schema:: operate:: baseline:: verify:: exactly_once::
     docker rm -f -v "$name" >/dev/null
     trap - EXIT
     echo "PostgreSQL $v suites: $((SECONDS - t))s"

@@ -107,6 +107,15 @@ pub async fn with_scratch<T>(
         ));
     }
     tracing::info!(database = %name, "created the scratch database {name}; it is dropped at the end");
+    // A throwaway database needs no durable commits. A database setting, so the session reset
+    // between files keeps it and no startup option has to pass a pooler. Best effort.
+    let fast = format!(
+        "ALTER DATABASE {} SET synchronous_commit = off",
+        quote_ident(&name)
+    );
+    if let Err(e) = admin.client.batch_execute(&fast).await {
+        tracing::debug!("could not turn synchronous_commit off in the scratch database: {e}");
+    }
     let mut scratch_target = target.clone();
     scratch_target.pg.dbname(&name);
     let outcome = run_in(&scratch_target, tls, table, &name, shutdown, f).await;
