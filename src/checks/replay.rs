@@ -152,7 +152,12 @@ async fn run_in<T>(
     shutdown.set_cancel(Some(db.canceller()));
     // The scratch database is this run's alone: a guard without a session lock.
     let guard = Guard::new(&table.to_string(), None);
-    history::ensure_and_load(&db, table, guard.file_key).await?;
+    // Its own history table, created quietly: a "created the history table" line in the log
+    // would read as a write to the target.
+    db.client
+        .batch_execute(&history::sql::ensure_sql(table, guard.file_key, false))
+        .await
+        .map_err(|e| Error::db("creating the history table in the scratch database", e))?;
     let scratch = Scratch {
         name: name.to_owned(),
         db,

@@ -436,3 +436,31 @@ fn a_real_non_idempotent_file_among_cancelling_pairs_is_a_finding_with_its_line(
     insta::assert_json_snapshot!("verify_json_real_and_pairs", out, { ".database" => "[scratch]" });
     assert_dropped(&db, &scratch_name(&r));
 }
+
+#[test]
+fn a_first_run_failure_says_it_happened_in_the_scratch_database() {
+    let db = cluster().create_db("verify_first_fails");
+    let dir = migrations(&[(
+        "001_a.sql",
+        "-- pgboot:no-transaction\nCREATE TABLE IF NOT EXISTS a (id int);\nSELECT 1/0;\n",
+    )]);
+    let r = verify(&db, dir.path(), false);
+    let _scratch = scratch_guard(&r);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("001_a.sql:3"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("note: this ran in the scratch database, which is dropped at the end: nothing was applied to the target database or recorded in its history"),
+        "{}",
+        r.stderr
+    );
+    // Not the notes about a history that went with the scratch database.
+    assert!(!r.stderr.contains("recorded as failed"), "{}", r.stderr);
+    assert!(!r.stderr.contains("pgboot repair"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("created the history table"),
+        "{}",
+        r.stderr
+    );
+    assert_dropped(&db, &scratch_name(&r));
+    assert_eq!(db.one("SELECT to_regclass('public.a')::text"), None);
+}
