@@ -5,7 +5,10 @@
 //! SIGTERM: the command's grace period lets the cancelled work return and the drop run.
 //! The target database itself is never written.
 
+use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio_postgres::error::SqlState;
 
 use crate::apply;
 use crate::checks::snapshot;
@@ -41,7 +44,13 @@ pub struct Scratch<'a> {
     /// `snapshot::query` and `snapshot::shape_query` for this history schema.
     snapshot_sql: String,
     shape_sql: String,
+    /// Whether `pgboot_shape` is prepared on the connection (planned once: the shape is taken
+    /// after every file). The apply path's session reset deallocates it.
+    prepared: Cell<bool>,
 }
+
+/// The prepared shape statement's name.
+const SHAPE_STATEMENT: &str = "pgboot_shape";
 
 impl Scratch<'_> {
     /// Applies one file exactly as `migrate` would (its history row goes into the scratch
@@ -51,6 +60,7 @@ impl Scratch<'_> {
             return Err(Error::Interrupted(sig));
         }
         let p = apply::prepare(m)?;
+        self.prepared.set(false);
         match apply::apply(&self.db, self.table, &p, &self.guard, self.shutdown).await {
             Ok(_) => Ok(()),
             Err(Error::Migration(mut mf)) => {
@@ -66,9 +76,32 @@ impl Scratch<'_> {
         snapshot::query_lines(&self.db, &self.snapshot_sql, "taking the catalog snapshot").await
     }
 
-    /// The catalog's shape (see `catalog_shape.sql`).
+    /// The catalog's shape (see `catalog_shape.sql`), through a prepared statement; prepared
+    /// again when a file (`DEALLOCATE ALL`, `DISCARD ALL`) or the session reset dropped it.
     pub async fn shape(&self) -> Result<Vec<String>> {
-        snapshot::query_lines(&self.db, &self.shape_sql, "taking the catalog shape").await
+        let execute = format!("EXECUTE {SHAPE_STATEMENT}");
+        if self.prepared.get() {
+            match self.db.client.simple_query(&execute).await {
+                Ok(msgs) => return Ok(snapshot::rows_as_lines(&msgs)),
+                Err(e) if e.code() == Some(&SqlState::INVALID_SQL_STATEMENT_NAME) => {}
+                Err(e) => return Err(Error::db("taking the catalog shape", e)),
+            }
+        }
+        let both = format!(
+            "PREPARE {SHAPE_STATEMENT} AS\n{};\n{execute}",
+            self.shape_sql.trim_end().trim_end_matches(';')
+        );
+        match self.db.client.simple_query(&both).await {
+            Ok(msgs) => {
+                self.prepared.set(true);
+                Ok(snapshot::rows_as_lines(&msgs))
+            }
+            // The name is taken (a file's own statement, a pooler's shared session): unprepared.
+            Err(e) if e.code() == Some(&SqlState::DUPLICATE_PSTATEMENT) => {
+                snapshot::query_lines(&self.db, &self.shape_sql, "taking the catalog shape").await
+            }
+            Err(e) => Err(Error::db("taking the catalog shape", e)),
+        }
     }
 
     pub fn shutdown(&self) -> &Shutdown {
@@ -93,7 +126,7 @@ pub async fn with_scratch<T>(
         .batch_execute(&format!("CREATE DATABASE {}", quote_ident(&name)))
         .await
     {
-        if e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
+        if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) {
             return Err(Error::Connection(format!(
                 "role {:?} lacks CREATEDB: `pgboot {purpose}` applies the migrations to a scratch database it creates and drops; grant it with `ALTER ROLE {} CREATEDB`, or run {purpose} as a role that has it (server: {})",
                 target.user(),
@@ -166,6 +199,7 @@ async fn run_in<T>(
         shutdown,
         snapshot_sql: snapshot::query(&table.schema),
         shape_sql: snapshot::shape_query(&table.schema),
+        prepared: Cell::new(false),
     };
     f(&scratch).await
 }

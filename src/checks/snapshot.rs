@@ -38,7 +38,7 @@ pub async fn query_lines(db: &Db, sql: &str, context: &str) -> Result<Vec<String
     Ok(rows_as_lines(&msgs))
 }
 
-fn rows_as_lines(msgs: &[SimpleQueryMessage]) -> Vec<String> {
+pub fn rows_as_lines(msgs: &[SimpleQueryMessage]) -> Vec<String> {
     msgs.iter()
         .filter_map(|m| match m {
             SimpleQueryMessage::Row(r) => Some(r.get(0).unwrap_or("").to_owned()),

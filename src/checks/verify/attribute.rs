@@ -223,7 +223,17 @@ pub fn findings(
         .map(|k| k.1)
         .collect();
     let mut groups: BTreeMap<(usize, usize), Group> = BTreeMap::new();
-    let fallback = (migrations.len().saturating_sub(1), 1, String::new());
+    // Nothing names it (dynamic SQL): the last file's first statement, so the finding still
+    // has a statement and a line to start from.
+    let fallback = migrations
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(i, m)| {
+            let p = sql::split(&m.sql).into_iter().find(|p| !p.is_empty())?;
+            Some((i, p.line, super::describe_statement(p.text(&m.sql))))
+        })
+        .unwrap_or((0, 1, String::new()));
     for line in diff {
         let Some((section, object, _)) = key(line) else {
             continue;
