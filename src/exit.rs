@@ -26,7 +26,8 @@ Exit codes:
        or adopt found a migration the other tool did not finish
   5    a permanent connection error (authentication, missing database, TLS)
   6    the migration lock was not acquired in time, or was lost; or another runner applied a file first
-  7    checks found problems (verify, check-tenancy --strict, migrate --check-tenancy --strict)
+  7    checks found problems (verify, check-tenancy --strict, migrate --check-tenancy --strict,
+       baseline --detect without an exact match)
   70   internal error (the runtime or signal handlers failed, or a bug): please report it
   130  interrupted by SIGINT
   143  terminated by SIGTERM";

@@ -246,7 +246,8 @@ pub fn findings(
                 r.row_changes
                     .iter()
                     .rev()
-                    .find(|c| c.table == table)
+                    // An UPDATE leaves the count as it is.
+                    .find(|c| c.table == table && c.verb != "UPDATE")
                     .map(|c| (i, c))
             });
             match change {
@@ -429,6 +430,13 @@ mod tests {
             table: "plans".into(),
             rows: 1,
             statement: "INSERT INTO".into(),
+        });
+        r2.row_changes.push(RowChange {
+            line: 4,
+            verb: "UPDATE".into(),
+            table: "plans".into(),
+            rows: 2,
+            statement: "UPDATE plans".into(),
         });
         let diff = v(&[
             "+ relation public.old kind=r",
