@@ -342,6 +342,7 @@ mod tests {
             checksum: String::new(),
             origins: Vec::new(),
             variables: Vec::new(),
+            ..Default::default()
         }
     }
 
