@@ -124,6 +124,9 @@ fn detect_on_a_database_with_a_hand_made_change_proposes_nothing_and_lists_it() 
         r.stdout
     );
     assert!(no_pgboot_schema(&db), "wrote without an exact match");
+    // The closest prefix, its one shape difference, the command to record through it.
+    let _s = snap::settings().bind_to_scope();
+    insta::assert_snapshot!("baseline_detect_mismatch", r.stdout);
     // Without the index, the shapes are equal and the full snapshots show the default.
     db.query("DROP INDEX hotfix_idx");
     let r = pgboot(&db.url, dir.path(), &["baseline", "--detect", "--json"]);
