@@ -195,6 +195,8 @@ fn verify_passes_on_the_repository_migrations() {
     let out: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
     assert_eq!(out["files"].as_array().unwrap().len(), files.len());
     assert_eq!(out["findings"], serde_json::json!([]));
+    // Idempotent files that undo nothing: no information lines either.
+    assert_eq!(out["info"], serde_json::json!([]));
     assert_eq!(out["tenancy"], serde_json::json!([]));
     assert!(r.stderr.contains("tenant-scoped tables"), "{}", r.stderr);
     assert_dropped(&db, &scratch_name(&r));
