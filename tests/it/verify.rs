@@ -466,3 +466,27 @@ fn a_first_run_failure_says_it_happened_in_the_scratch_database() {
     assert_dropped(&db, &scratch_name(&r));
     assert_eq!(db.one("SELECT to_regclass('public.a')::text"), None);
 }
+
+#[test]
+fn a_file_that_empties_the_search_path_does_not_leak_into_the_second_runs_snapshot() {
+    let db = cluster().create_db("verify_search_path");
+    let dir = migrations(&[
+        (
+            "001_types.sql",
+            "DO $$ BEGIN\n  IF to_regtype('public.mood') IS NULL THEN CREATE TYPE public.mood AS ENUM ('ok'); END IF;\nEND $$;\n\
+             CREATE TABLE IF NOT EXISTS public.t (m public.mood);\n",
+        ),
+        (
+            "002_dump_header.sql",
+            "SELECT pg_catalog.set_config('search_path', '', false);\n\
+             CREATE TABLE IF NOT EXISTS public.u (m public.mood);\n",
+        ),
+    ]);
+    let r = verify(&db, dir.path(), false);
+    let _scratch = scratch_guard(&r);
+    // Without a fresh session per file, the second snapshot renders `public.mood` where the
+    // first rendered `mood`: a difference no file made.
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(!r.stdout.contains("is not idempotent"), "{}", r.stdout);
+    assert_dropped(&db, &scratch_name(&r));
+}

@@ -10,6 +10,7 @@ use super::{advice_for, describe_statement, IdempotencyProblem};
 use crate::checks::replay::Scratch;
 use crate::error::{Error, Result};
 use crate::model::Migration;
+use crate::pg::session;
 use crate::sql::{self, PieceKind};
 
 /// A statement of the second run that inserted, deleted or copied rows.
@@ -63,6 +64,15 @@ pub fn dml_target(stmt: &str) -> Option<(String, String)> {
         false => bare.to_ascii_lowercase(),
     };
     (!bare.is_empty()).then_some((verb, bare))
+}
+
+/// The apply path's session reset, without dropping prepared statements and plans: the shape's
+/// statement survives it. (Should the text change so that they go too, the shape is prepared
+/// again: slower, still right.)
+fn reset_keeping_plans() -> String {
+    session::RESET
+        .replace("DEALLOCATE ALL;\n", "")
+        .replace("DISCARD PLANS;\n", "")
 }
 
 /// The rows a CommandComplete reported, summed over the messages.
@@ -138,8 +148,15 @@ pub async fn run_file(s: &Scratch<'_>, m: &Migration) -> Result<FileRun> {
             }
         }
     }
-    // A file that left a transaction block open (or aborted) must not leak into the next.
+    // A file that left a transaction block open (or aborted) must not leak into the next, nor
+    // its session settings: each file from a fresh session, as `psql -f` gives it, and the
+    // snapshots rendered with the same search_path as the first run's (a pg_dump header empties
+    // it, and pg_get_*def qualify names by it).
     let _ = s.db.client.batch_execute("ROLLBACK").await;
+    s.db.client
+        .batch_execute(&reset_keeping_plans())
+        .await
+        .map_err(|e| Error::db(format!("resetting the session after {}", m.file_name()), e))?;
     out.shape = s.shape().await?;
     Ok(out)
 }
@@ -162,6 +179,19 @@ mod tests {
 
     fn t(s: &str) -> Option<(String, String)> {
         dml_target(s)
+    }
+
+    #[test]
+    fn the_reset_keeps_prepared_statements_only() {
+        let r = super::reset_keeping_plans();
+        assert!(
+            !r.contains("DEALLOCATE") && !r.contains("DISCARD PLANS"),
+            "{r}"
+        );
+        assert!(
+            r.contains("RESET ALL;") && r.contains("DISCARD TEMP;"),
+            "{r}"
+        );
     }
 
     #[test]
