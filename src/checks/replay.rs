@@ -49,6 +49,10 @@ pub struct Scratch<'a> {
     prepared: Cell<bool>,
 }
 
+/// The target database's own search_path setting, if it has one: one row, or none.
+const TARGET_SEARCH_PATH: &str =
+    "SELECT setting FROM pg_catalog.pg_settings WHERE name = 'search_path' AND source = 'database'";
+
 /// The prepared shape statement's name.
 const SHAPE_STATEMENT: &str = "pgboot_shape";
 
@@ -148,6 +152,24 @@ pub async fn with_scratch<T>(
     );
     if let Err(e) = admin.client.batch_execute(&fast).await {
         tracing::debug!("could not turn synchronous_commit off in the scratch database: {e}");
+    }
+    // The target's own search_path (ALTER DATABASE … SET search_path), so the files run and
+    // the catalog renders there as on the target.
+    let own = admin
+        .client
+        .simple_query(TARGET_SEARCH_PATH)
+        .await
+        .map_err(|e| Error::db("reading the database's search_path", e));
+    if let Some(path) = own.ok().as_deref().and_then(crate::pg::db::first_value) {
+        let set = format!(
+            "ALTER DATABASE {} SET search_path = {path}",
+            quote_ident(&name)
+        );
+        if let Err(e) = admin.client.batch_execute(&set).await {
+            tracing::warn!(
+                "could not give the scratch database the target's search_path ({path}): {e}"
+            );
+        }
     }
     let mut scratch_target = target.clone();
     scratch_target.pg.dbname(&name);

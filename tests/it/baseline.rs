@@ -312,3 +312,34 @@ fn no_command_writes_anything_without_yes() {
     }
     assert!(no_pgboot_schema(&db));
 }
+
+#[test]
+fn detect_replays_with_the_databases_own_search_path() {
+    let db = cluster().create_db("detect_path");
+    db.query(&format!(
+        "ALTER DATABASE \"{}\" SET search_path = app, public",
+        db.name
+    ));
+    // With the database's search_path, `items` lands in schema app.
+    let dir = migrations(&[
+        (
+            "001_app.sql",
+            "CREATE SCHEMA IF NOT EXISTS app;\nCREATE TABLE IF NOT EXISTS items (id int);\n",
+        ),
+        (
+            "002_more.sql",
+            "CREATE TABLE IF NOT EXISTS more (id int);\n",
+        ),
+    ]);
+    build_with_psql(&db, dir.path(), 1);
+    assert_eq!(
+        db.one("SELECT relnamespace::regnamespace::text FROM pg_class WHERE relname = 'items'")
+            .as_deref(),
+        Some("app")
+    );
+    let r = pgboot(&db.url, dir.path(), &["baseline", "--detect", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["detected"]["exact"], 1, "{v:#}");
+    assert_eq!(scratch_left(&db, &r), 0);
+}
