@@ -89,16 +89,88 @@ fn rows_of(msgs: &[SimpleQueryMessage]) -> u64 {
 /// signal) stops the check.
 pub async fn run_file(s: &Scratch<'_>, m: &Migration) -> Result<FileRun> {
     let analysis = sql::analyze(&m.sql);
+    let mut out = match batch(s, m, &analysis).await? {
+        Some(out) => out,
+        None => one_by_one(s, m, &analysis).await?,
+    };
+    // A file that left a transaction block open (or aborted) must not leak into the next, nor
+    // its session settings: each file from a fresh session, as `psql -f` gives it, and the
+    // snapshots rendered with the same search_path as the first run's (a pg_dump header empties
+    // it, and pg_get_*def qualify names by it).
+    let _ = s.db.client.batch_execute("ROLLBACK").await;
+    s.db.client
+        .batch_execute(&reset_keeping_plans())
+        .await
+        .map_err(|e| Error::db(format!("resetting the session after {}", m.file_name()), e))?;
+    out.shape = s.shape().await?;
+    Ok(out)
+}
+
+/// A row change, when the statement is DML that touched rows.
+fn row_change(m: &Migration, piece: &sql::Piece, rows: u64) -> Option<RowChange> {
+    let text = piece.text(&m.sql);
+    let from_start = piece
+        .start
+        .map(|b| &m.sql[b..piece.range.end])
+        .unwrap_or(text);
+    let (verb, table) = dml_target(from_start).filter(|_| rows > 0)?;
+    Some(RowChange {
+        line: piece.line,
+        verb,
+        table,
+        rows,
+        statement: describe_statement(text),
+    })
+}
+
+/// The fast path: the whole file in one round trip, when it is plain SQL that may run in a
+/// transaction (no COPY data, no meta-command, no BEGIN/COMMIT, nothing that must run alone).
+/// The simple-query protocol runs it as one implicit transaction: when every statement
+/// succeeds the end state is the one statement-by-statement autocommit reaches; when one fails
+/// nothing of it stays and `None` sends the file through [`one_by_one`], which finds each
+/// failing statement as psql would.
+async fn batch(s: &Scratch<'_>, m: &Migration, a: &sql::Analysis) -> Result<Option<FileRun>> {
+    let pieces: Vec<&sql::Piece> = a.pieces.iter().filter(|p| !p.is_empty()).collect();
+    let plain = pieces.iter().all(|p| matches!(p.kind, PieceKind::Sql));
+    if !plain || a.manages_transaction || a.no_transaction.is_some() || pieces.len() < 2 {
+        return Ok(None);
+    }
+    let msgs = match s.db.client.simple_query(&m.sql).await {
+        Ok(msgs) => msgs,
+        Err(e) if e.as_db_error().is_some() && s.shutdown().signalled().is_none() => {
+            return Ok(None)
+        }
+        Err(e) => {
+            return Err(match s.shutdown().signalled() {
+                Some(sig) => Error::Interrupted(sig),
+                None => Error::db(format!("running {} a second time", m.file_name()), e),
+            })
+        }
+    };
+    let completes = msgs.iter().filter_map(|x| match x {
+        SimpleQueryMessage::CommandComplete(n) => Some(*n),
+        _ => None,
+    });
+    let row_changes = pieces
+        .iter()
+        .zip(completes)
+        .filter_map(|(p, rows)| row_change(m, p, rows))
+        .collect();
+    Ok(Some(FileRun {
+        row_changes,
+        statements: pieces.len(),
+        ..Default::default()
+    }))
+}
+
+/// Statement by statement in autocommit, as `psql -f` runs a file.
+async fn one_by_one(s: &Scratch<'_>, m: &Migration, a: &sql::Analysis) -> Result<FileRun> {
     let mut out = FileRun::default();
-    for piece in analysis.pieces.iter().filter(|p| !p.is_empty()) {
+    for piece in a.pieces.iter().filter(|p| !p.is_empty()) {
         if let Some(sig) = s.shutdown().signalled() {
             return Err(Error::Interrupted(sig));
         }
         let text = piece.text(&m.sql);
-        let from_start = piece
-            .start
-            .map(|b| &m.sql[b..piece.range.end])
-            .unwrap_or(text);
         let result = match &piece.kind {
             // \set, \echo, \restrict …: client-side, nothing to run again. (\copy's rows are
             // loaded by the first run only.)
@@ -111,17 +183,7 @@ pub async fn run_file(s: &Scratch<'_>, m: &Migration) -> Result<FileRun> {
         };
         out.statements += 1;
         match result {
-            Ok(rows) => {
-                if let Some((verb, table)) = dml_target(from_start).filter(|_| rows > 0) {
-                    out.row_changes.push(RowChange {
-                        line: piece.line,
-                        verb,
-                        table,
-                        rows,
-                        statement: describe_statement(text),
-                    });
-                }
-            }
+            Ok(rows) => out.row_changes.extend(row_change(m, piece, rows)),
             Err(e) => {
                 if let Some(sig) = s.shutdown().signalled() {
                     return Err(Error::Interrupted(sig));
@@ -148,16 +210,6 @@ pub async fn run_file(s: &Scratch<'_>, m: &Migration) -> Result<FileRun> {
             }
         }
     }
-    // A file that left a transaction block open (or aborted) must not leak into the next, nor
-    // its session settings: each file from a fresh session, as `psql -f` gives it, and the
-    // snapshots rendered with the same search_path as the first run's (a pg_dump header empties
-    // it, and pg_get_*def qualify names by it).
-    let _ = s.db.client.batch_execute("ROLLBACK").await;
-    s.db.client
-        .batch_execute(&reset_keeping_plans())
-        .await
-        .map_err(|e| Error::db(format!("resetting the session after {}", m.file_name()), e))?;
-    out.shape = s.shape().await?;
     Ok(out)
 }
 
