@@ -59,6 +59,7 @@ use std::ops::Range;
 #[cfg(test)]
 mod bench;
 mod copy;
+mod incremental;
 mod created;
 mod lexer;
 mod lines;
@@ -73,6 +74,7 @@ mod tests_psql;
 mod vars;
 
 pub use created::{created_object, Created};
+pub use incremental::{Event, Facts, Splitter, CHUNK};
 pub use lines::{line_col_of_byte, line_col_of_char_pos};
 pub use meta::{meta_action, parse_set, MetaAction};
 pub use notx::{analyze, leading_keywords, runs_alone};
