@@ -20,6 +20,23 @@ pub struct Migration {
     pub origins: Vec<Origin>,
     /// The psql variables the expanded text used, sorted, without duplicates.
     pub variables: Vec<String>,
+    /// A large file that is not held in memory (see `source::stream`): `sql` is empty, and
+    /// apply reads the file again as it runs it. None: `sql` holds the text.
+    pub streamed: Option<Streamed>,
+}
+
+/// What discovery learned about a streamed file while it read it once: enough for `plan` and
+/// `validate` to report the same decisions as for a file held in memory. A streamed file has no
+/// includes, variables, `\copy`, refused meta-command or lex error, and runs in a transaction
+/// that pgboot opens (any of these makes `source` hold the file in memory instead).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Streamed {
+    /// Bytes of its normalised text.
+    pub bytes: u64,
+    /// `COPY … FROM stdin` blocks: (the statement's line, the rows that follow it).
+    pub copy_blocks: Vec<(usize, usize)>,
+    /// Meta-commands accepted and not run, and `\echo`s: (name, line).
+    pub ignored: Vec<(String, usize)>,
 }
 
 /// A stretch of an expanded migration's text and the file it comes from. A stretch starts at

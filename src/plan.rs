@@ -147,6 +147,7 @@ mod tests {
             checksum: checksum(sql),
             origins: Vec::new(),
             variables: Vec::new(),
+            streamed: None,
         }
     }
 

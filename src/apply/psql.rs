@@ -172,6 +172,7 @@ mod tests {
             checksum: String::new(),
             origins: Vec::new(),
             variables: Vec::new(),
+            streamed: None,
         }
     }
 

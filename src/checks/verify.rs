@@ -393,6 +393,7 @@ mod tests {
             checksum: String::new(),
             origins: Vec::new(),
             variables: Vec::new(),
+            streamed: None,
         };
         let a = sql::analyze(sql);
         let pieces: Vec<&sql::Piece> = a.pieces.iter().filter(|p| !p.is_empty()).collect();

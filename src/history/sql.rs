@@ -172,6 +172,7 @@ mod tests {
             checksum: "sha256-lf:abc".into(),
             origins: Vec::new(),
             variables: Vec::new(),
+            streamed: None,
         }
     }
 

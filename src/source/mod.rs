@@ -11,8 +11,10 @@
 
 mod compressed;
 mod expand;
+pub mod stream;
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -105,11 +107,15 @@ pub fn normalize(text: &str) -> String {
 
 /// `sha256-lf:<hex>` of the normalised text. Pure.
 pub fn checksum(normalized: &str) -> String {
-    let digest = Sha256::digest(normalized.as_bytes());
+    tagged(&Sha256::digest(normalized.as_bytes()))
+}
+
+/// `sha256-lf:<hex>` of a digest.
+fn tagged(digest: &[u8]) -> String {
     let mut s = String::with_capacity(CHECKSUM_TAG.len() + 64);
     s.push_str(CHECKSUM_TAG);
     for b in digest {
-        s.push_str(&format!("{b:02x}"));
+        let _ = write!(s, "{b:02x}");
     }
     s
 }
@@ -189,6 +195,7 @@ pub fn discover(dir: &Path, vars: &BTreeMap<String, String>) -> Result<Discovery
 
     let mut migrations: Vec<Migration> = Vec::with_capacity(found.len());
     let mut read_files: Vec<std::path::PathBuf> = Vec::new();
+    let threshold = stream::threshold();
     for (version, _, name, path, compression) in found {
         if let Some(prev) = migrations.last().filter(|m| m.version == version) {
             warnings.push(format!(
@@ -197,7 +204,23 @@ pub fn discover(dir: &Path, vars: &BTreeMap<String, String>) -> Result<Discovery
                 path.file_name().unwrap_or_default().to_string_lossy()
             ));
         }
-        let bytes = compressed::read(&path, compression)?;
+        // A large file is only summarised here, and read again as it is applied (`stream`).
+        let bytes = match stream::load(&path, compression, threshold)? {
+            stream::Loaded::Bytes(bytes) => bytes,
+            stream::Loaded::Streamed { checksum, summary } => {
+                migrations.push(Migration {
+                    version,
+                    name,
+                    path,
+                    sql: String::new(),
+                    checksum,
+                    origins: Vec::new(),
+                    variables: Vec::new(),
+                    streamed: Some(summary),
+                });
+                continue;
+            }
+        };
         let text = normalize(&decode(&path, bytes)?);
         let x =
             expand(dir, &path, &text, vars, &|p: &Path| std::fs::read(p)).map_err(Error::Source)?;
@@ -211,6 +234,7 @@ pub fn discover(dir: &Path, vars: &BTreeMap<String, String>) -> Result<Discovery
             checksum,
             origins: x.origins,
             variables: x.variables,
+            streamed: None,
         });
     }
     for (path, why) in skipped {

@@ -59,8 +59,8 @@ use std::ops::Range;
 #[cfg(test)]
 mod bench;
 mod copy;
-mod incremental;
 mod created;
+mod incremental;
 mod lexer;
 mod lines;
 mod meta;

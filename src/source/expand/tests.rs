@@ -38,6 +38,7 @@ fn migration(x: &Expanded) -> crate::model::Migration {
         checksum: String::new(),
         origins: x.origins.clone(),
         variables: x.variables.clone(),
+        streamed: None,
     }
 }
 

@@ -32,7 +32,10 @@ fn whole(src: &str) -> Vec<String> {
             PieceKind::Meta(m) => {
                 let end = m.data.as_ref().map_or(p.range.end, |d| d.range.start);
                 let text = &src[p.range.start..end];
-                (Some(format!("meta {} {:?} {} {text:?}", m.name, m.args, m.line)), m.data.clone())
+                (
+                    Some(format!("meta {} {:?} {} {text:?}", m.name, m.args, m.line)),
+                    m.data.clone(),
+                )
             }
         };
         out.extend(text);
@@ -69,7 +72,9 @@ fn streamed(src: &str, chunk: usize) -> (Vec<String>, Vec<LexError>, Vec<Event>)
                 line,
                 column,
                 rows_line,
-            } => out.push(format!("copy {line}:{column} rows@{rows_line} {statement:?}")),
+            } => out.push(format!(
+                "copy {line}:{column} rows@{rows_line} {statement:?}"
+            )),
             Event::Meta { meta, text } => out.push(format!(
                 "meta {} {:?} {} {text:?}",
                 meta.name, meta.args, meta.line
@@ -113,9 +118,9 @@ fn same(src: &str) {
                 "chunk {chunk}: {src:?}"
             );
         }
-        let manages = events.iter().any(|e| {
-            matches!(e, Event::Sql { facts, .. } if facts.manages_transaction)
-        });
+        let manages = events
+            .iter()
+            .any(|e| matches!(e, Event::Sql { facts, .. } if facts.manages_transaction));
         assert_eq!(manages, a.manages_transaction, "chunk {chunk}: {src:?}");
     }
 }
