@@ -264,8 +264,11 @@ pub fn describe_problems(problems: &[HistoryProblem]) -> String {
 pub struct MigrationFailure {
     /// The file as the user names it, e.g. `migrations/001_initial_schema.sql`.
     pub file: String,
-    /// The normalised text of the file (what was sent).
+    /// The normalised text of the file (what was sent), or, for a streamed file, the lines
+    /// around the error.
     pub sql: String,
+    /// The file line of `sql`'s first line (0 or 1: `sql` is the whole file).
+    pub sql_line: usize,
     /// 1-based line and column (characters) of the error in `sql`.
     pub line: Option<usize>,
     pub column: Option<usize>,

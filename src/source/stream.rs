@@ -296,6 +296,26 @@ impl Events {
     }
 }
 
+/// Lines `line - before ..= line` of a file's normalised text, read again: (the first one's
+/// number, their text). For error reports on a streamed file.
+pub fn lines_around(path: &Path, line: usize, before: usize) -> Result<(usize, String)> {
+    let first = line.saturating_sub(before).max(1);
+    let mut lines = TextLines::open(path)?;
+    let (mut n, mut out) = (0, String::new());
+    while let Some(text) = lines.next_text()? {
+        for l in text.split_inclusive('\n') {
+            n += 1;
+            if n >= first {
+                out.push_str(l);
+            }
+            if n >= line {
+                return Ok((first, out));
+            }
+        }
+    }
+    Ok((first, out))
+}
+
 /// Reads a file streaming and summarises it; None when it must be held in memory instead (see
 /// the module doc).
 pub fn scan(path: &Path) -> Result<Option<(String, Streamed)>> {

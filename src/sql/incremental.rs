@@ -50,6 +50,8 @@ pub enum Event {
     /// `empty`). `line`/`column`: its first significant token (or its start).
     Sql {
         text: String,
+        /// Where `text` starts (line, column), for positions within a query made of pieces.
+        start: (usize, usize),
         line: usize,
         column: usize,
         empty: bool,
@@ -57,11 +59,16 @@ pub enum Event {
     },
     /// A psql meta-command line (its text, with its line break). For `\copy … from stdin`
     /// [`Event::CopyRows`] and [`Event::CopyEnd`] follow.
-    Meta { meta: Meta, text: String },
+    Meta {
+        meta: Meta,
+        text: String,
+        start: (usize, usize),
+    },
     /// A `COPY … FROM STDIN` statement (the text up to the end of its `;`'s line); its rows
     /// follow as [`Event::CopyRows`], then [`Event::CopyEnd`].
     CopyStart {
         statement: String,
+        start: (usize, usize),
         line: usize,
         column: usize,
         /// File line of the first row.
@@ -194,6 +201,8 @@ impl Splitter {
             raw.len()
         };
         for (i, r) in raw[..emit].iter().enumerate() {
+            let (l, c) = idx.line_col(r.range.start);
+            let start = self.abs(l, c);
             let piece = to_piece(&buf, &mut idx, toks, r);
             let (line, column) = self.abs(piece.line, piece.column);
             let data = match piece.kind {
@@ -216,6 +225,7 @@ impl Splitter {
                     };
                     out.push(Event::Sql {
                         text: buf[r.range.clone()].to_owned(),
+                        start,
                         line,
                         column,
                         empty: r.first.is_none(),
@@ -226,6 +236,7 @@ impl Splitter {
                 PieceKind::CopyIn(d) => {
                     out.push(Event::CopyStart {
                         statement: buf[r.range.start..d.range.start].to_owned(),
+                        start,
                         line,
                         column,
                         rows_line: self.abs(d.line, 1).0,
@@ -237,7 +248,7 @@ impl Splitter {
                     let data = meta.data.take();
                     let end = data.as_ref().map_or(r.range.end, |d| d.range.start);
                     let text = buf[r.range.start..end].to_owned();
-                    out.push(Event::Meta { meta, text });
+                    out.push(Event::Meta { meta, text, start });
                     data
                 }
             };

@@ -20,4 +20,5 @@ mod pgbouncer;
 mod psql_input;
 mod schema;
 mod session;
+mod streamed;
 mod verify;

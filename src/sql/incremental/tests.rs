@@ -11,7 +11,8 @@ fn whole(src: &str) -> Vec<String> {
         let (text, data) = match &p.kind {
             PieceKind::Sql => {
                 out.push(format!(
-                    "sql {}:{} empty={} {:?}",
+                    "sql {:?} {}:{} empty={} {:?}",
+                    crate::sql::line_col_of_byte(src, p.range.start),
                     p.line,
                     p.column,
                     p.is_empty(),
@@ -62,20 +63,24 @@ fn streamed(src: &str, chunk: usize) -> (Vec<String>, Vec<LexError>, Vec<Event>)
         match e {
             Event::Sql {
                 text,
+                start,
                 line,
                 column,
                 empty,
                 ..
-            } => out.push(format!("sql {line}:{column} empty={empty} {text:?}")),
+            } => out.push(format!(
+                "sql {start:?} {line}:{column} empty={empty} {text:?}"
+            )),
             Event::CopyStart {
                 statement,
                 line,
                 column,
                 rows_line,
+                ..
             } => out.push(format!(
                 "copy {line}:{column} rows@{rows_line} {statement:?}"
             )),
-            Event::Meta { meta, text } => out.push(format!(
+            Event::Meta { meta, text, .. } => out.push(format!(
                 "meta {} {:?} {} {text:?}",
                 meta.name, meta.args, meta.line
             )),
