@@ -21,7 +21,7 @@
 //! single statement (the splitter's buffer grows to hold it).
 
 use std::collections::VecDeque;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
@@ -159,19 +159,23 @@ impl Read for ChannelReader {
     }
 }
 
-/// A file's normalised text, one line at a time (a lone CR makes a raw line into several), with
+/// A file's normalised text, in blocks of whole lines (about 64 KiB, or one longer line), with
 /// its checksum computed as it goes.
 pub struct TextLines {
     path: PathBuf,
     compression: Compression,
     empty: bool,
-    reader: BufReader<Box<dyn Read + Send>>,
+    reader: Box<dyn Read + Send>,
+    /// Raw bytes read and not yet returned (after the block's last line break).
     raw: Vec<u8>,
+    /// Where the next read goes in `raw`, and how much of `raw` the last block used.
+    len: usize,
+    used: usize,
     text: String,
-    /// Raw bytes and raw line breaks read so far (for the UTF-8 error).
+    /// Raw bytes before `raw` (for the UTF-8 error).
     offset: usize,
-    raw_lines: usize,
     first: bool,
+    eof: bool,
     sha: Sha256,
     bytes: u64,
 }
@@ -185,51 +189,88 @@ impl TextLines {
             path: path.to_owned(),
             compression,
             empty,
-            reader: BufReader::with_capacity(BLOCK, reader),
-            raw: Vec::new(),
+            reader,
+            raw: vec![0; BLOCK],
+            len: 0,
+            used: 0,
             text: String::new(),
             offset: 0,
-            raw_lines: 0,
             first: true,
+            eof: false,
             sha: Sha256::new(),
             bytes: 0,
         })
     }
 
-    /// The next raw line, normalised (it may hold several lines); None at the end.
+    /// The next block of whole lines, normalised; None at the end.
     pub fn next_text(&mut self) -> Result<Option<&str>> {
-        self.raw.clear();
-        let n = self
-            .reader
-            .read_until(b'\n', &mut self.raw)
-            .map_err(|e| read_error(&self.path, self.compression, self.empty, e))?;
-        if n == 0 {
+        // Drop the block returned last time.
+        self.raw.copy_within(self.used..self.len, 0);
+        self.len -= self.used;
+        self.offset += self.used;
+        self.used = 0;
+        let end = loop {
+            if let Some(i) = self.raw[..self.len].iter().rposition(|&b| b == b'\n') {
+                break i + 1;
+            }
+            if self.eof {
+                break self.len;
+            }
+            if self.len == self.raw.len() {
+                // A line longer than the buffer: grow it.
+                self.raw.resize(self.raw.len() * 2, 0);
+            }
+            let n = loop {
+                match self.reader.read(&mut self.raw[self.len..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(read_error(&self.path, self.compression, self.empty, e)),
+                }
+            };
+            self.eof = n == 0;
+            self.len += n;
+        };
+        if end == 0 {
             return Ok(None);
         }
-        let line = std::str::from_utf8(&self.raw).map_err(|e| {
-            Error::Source(format!(
-                "{}: not valid UTF-8 at byte offset {} (line {}); save the file as UTF-8",
-                self.path.display(),
-                self.offset + e.valid_up_to(),
-                self.raw_lines + 1
-            ))
-        })?;
-        self.offset += n;
-        self.raw_lines += 1;
-        let mut line = line;
+        self.used = end;
+        let block = match std::str::from_utf8(&self.raw[..end]) {
+            Ok(b) => b,
+            Err(e) => return Err(self.not_utf8(e.valid_up_to())),
+        };
+        let mut block = block;
         if std::mem::take(&mut self.first) {
-            line = line.strip_prefix('\u{feff}').unwrap_or(line);
+            block = block.strip_prefix('\u{feff}').unwrap_or(block);
         }
-        self.text.clear();
-        if line.contains('\r') {
-            self.text
-                .push_str(&line.replace("\r\n", "\n").replace('\r', "\n"));
+        let text: &str = if block.contains('\r') {
+            self.text = block.replace("\r\n", "\n").replace('\r', "\n");
+            &self.text
         } else {
-            self.text.push_str(line);
-        }
-        self.sha.update(self.text.as_bytes());
-        self.bytes += self.text.len() as u64;
-        Ok(Some(&self.text))
+            block
+        };
+        self.sha.update(text.as_bytes());
+        self.bytes += text.len() as u64;
+        Ok(Some(text))
+    }
+
+    /// The error for invalid UTF-8 at `at` in the current block, with its line (counted by
+    /// reading the file again: an error path).
+    fn not_utf8(&self, at: usize) -> Error {
+        let offset = self.offset + at;
+        let line = open(&self.path, self.compression)
+            .ok()
+            .map(|(r, _)| {
+                1 + io::BufReader::new(r)
+                    .take(offset as u64)
+                    .bytes()
+                    .filter(|b| matches!(b, Ok(b'\n')))
+                    .count()
+            })
+            .unwrap_or(0);
+        Error::Source(format!(
+            "{}: not valid UTF-8 at byte offset {offset} (line {line}); save the file as UTF-8",
+            self.path.display()
+        ))
     }
 
     /// The checksum of everything read (call at the end).
@@ -267,11 +308,7 @@ impl Events {
                 return Ok(None);
             }
             match self.lines.next_text()? {
-                Some(text) => {
-                    for line in text.split_inclusive('\n') {
-                        self.splitter.push_line(line, &mut self.buf);
-                    }
-                }
+                Some(text) => self.splitter.push_text(text, &mut self.buf),
                 None => {
                     self.splitter.finish(&mut self.buf);
                     self.done = true;

@@ -131,24 +131,44 @@ impl Splitter {
 
     /// One line of the file, with its `\n` (the last line may lack it).
     pub fn push_line(&mut self, line: &str, out: &mut Vec<Event>) {
-        if let Some(rows) = &mut self.copy {
-            self.line += 1;
-            if line == "\\.\n" || line == "\\." {
+        self.push_text(line, out);
+    }
+
+    /// Whole lines of the file (only the file's last line may lack its `\n`).
+    pub fn push_text(&mut self, mut text: &str, out: &mut Vec<Event>) {
+        while !text.is_empty() {
+            if let Some(rows) = &mut self.copy {
+                // The rows run to a line that is exactly `\.`.
+                let Some((data, after)) = copy_end(text) else {
+                    self.line += newlines(text);
+                    rows.push_str(text);
+                    if rows.len() >= ROWS {
+                        out.push(Event::CopyRows(std::mem::take(rows)));
+                    }
+                    return;
+                };
+                self.line += newlines(&text[..after]);
+                rows.push_str(&text[..data]);
                 if !rows.is_empty() {
                     out.push(Event::CopyRows(std::mem::take(rows)));
                 }
                 self.copy = None;
                 out.push(Event::CopyEnd { terminated: true });
+                text = &text[after..];
+                continue;
+            }
+            let room = self.lex_at.saturating_sub(self.buf.len());
+            if text.len() < room {
+                self.buf.push_str(text);
                 return;
             }
-            rows.push_str(line);
-            if rows.len() >= ROWS {
-                out.push(Event::CopyRows(std::mem::take(rows)));
-            }
-            return;
-        }
-        self.buf.push_str(line);
-        if self.buf.len() >= self.lex_at {
+            // Up to the end of the line that fills the buffer.
+            let cut = text.as_bytes()[room..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(text.len(), |i| room + i + 1);
+            self.buf.push_str(&text[..cut]);
+            text = &text[cut..];
             self.process(false, out);
         }
     }
@@ -298,6 +318,29 @@ impl Splitter {
         self.buf = buf;
         self.lex_at = self.chunk.max(2 * self.buf.len());
     }
+}
+
+/// Where COPY rows that start `text` end: (the end of the rows, the end of the `\.` line), if a
+/// line of `text` is exactly `\.`. `text` starts at the start of a line.
+fn copy_end(text: &str) -> Option<(usize, usize)> {
+    let mut from = 0;
+    loop {
+        let at = if from == 0 && text.starts_with("\\.") {
+            0
+        } else {
+            from + text[from..].find("\n\\.")? + 1
+        };
+        let after = at + 2;
+        match text.as_bytes().get(after) {
+            None => return Some((at, after)),
+            Some(b'\n') => return Some((at, after + 1)),
+            Some(_) => from = after,
+        }
+    }
+}
+
+fn newlines(text: &str) -> usize {
+    text.bytes().filter(|&b| b == b'\n').count()
 }
 
 #[cfg(test)]

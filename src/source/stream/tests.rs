@@ -60,6 +60,33 @@ fn checksums_agree_with_bom_crlf_and_lone_cr() {
 }
 
 #[test]
+fn checksums_agree_across_blocks_long_lines_and_crlf_at_block_edges() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("\u{feff}");
+    for i in 0..30_000 {
+        // Line lengths that put CR, LF and CRLF on every side of the 64 KiB block edges.
+        text.push_str(&"ü".repeat(i % 7));
+        text.push_str(["\r\n", "\r", "\n"][i % 3]);
+    }
+    text.push_str(&"x".repeat(150_000));
+    text.push_str("\r\nend\r");
+    for name in ["001_x.sql", "001_x.sql.gz"] {
+        let path = write(dir.path(), name, text.as_bytes());
+        let (sum, bytes) = streamed(&path);
+        assert_eq!(sum, in_memory(text.as_bytes()), "{name}");
+        assert_eq!(bytes, crate::source::normalize(&text).len() as u64);
+        let norm = crate::source::normalize(&text);
+        let line = 1 + norm[..norm.find('x').unwrap()].matches('\n').count();
+        let (first, around) = lines_around(&path, line, 1).unwrap();
+        assert_eq!(first, line - 1);
+        assert!(
+            around.ends_with(&format!("{}\n", "x".repeat(150_000))),
+            "{name}"
+        );
+    }
+}
+
+#[test]
 fn a_large_file_is_summarised_and_a_small_one_read() {
     let dir = tempfile::tempdir().unwrap();
     let mut dump = String::from("\\restrict k\nSET x = 1;\nCOPY t (a) FROM stdin;\n");

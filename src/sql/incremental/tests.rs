@@ -50,11 +50,17 @@ fn whole(src: &str) -> Vec<String> {
     out
 }
 
-fn streamed(src: &str, chunk: usize) -> (Vec<String>, Vec<LexError>, Vec<Event>) {
+/// Feeds `src` line by line (`lines` 1) or in blocks of `lines` lines.
+fn streamed(src: &str, chunk: usize, lines: usize) -> (Vec<String>, Vec<LexError>, Vec<Event>) {
     let mut s = Splitter::with_chunk(chunk);
     let mut events = Vec::new();
-    for line in src.split_inclusive('\n') {
-        s.push_line(line, &mut events);
+    let all: Vec<&str> = src.split_inclusive('\n').collect();
+    for block in all.chunks(lines) {
+        if lines == 1 {
+            s.push_line(block[0], &mut events);
+        } else {
+            s.push_text(&block.concat(), &mut events);
+        }
     }
     s.finish(&mut events);
     let mut out: Vec<String> = Vec::new();
@@ -103,8 +109,21 @@ fn same(src: &str) {
     let a = analyze(src);
     let mut want_errors = a.errors.clone();
     want_errors.sort_by_key(|e| (e.line, e.column));
-    for chunk in [1, 2, 7, 31, 64, 1000, CHUNK] {
-        let (got, mut errors, events) = streamed(src, chunk);
+    for (chunk, lines) in [
+        (1, 1),
+        (2, 1),
+        (7, 1),
+        (31, 1),
+        (64, 1),
+        (1000, 1),
+        (CHUNK, 1),
+        (1, 3),
+        (16, 2),
+        (64, 5),
+        (100, 50),
+        (CHUNK, 1000),
+    ] {
+        let (got, mut errors, events) = streamed(src, chunk, lines);
         assert_eq!(got, want, "chunk {chunk}: {src:?}");
         errors.sort_by_key(|e| (e.line, e.column));
         assert_eq!(errors, want_errors, "chunk {chunk}: {src:?}");
@@ -176,7 +195,7 @@ fn copy_rows_are_streamed_in_bounded_blocks() {
         src.push_str(&format!("{i}\tsome text for row {i}\n"));
     }
     src.push_str("\\.\nSELECT 1;\n");
-    let (_, _, events) = streamed(&src, 4096);
+    let (_, _, events) = streamed(&src, 4096, 1);
     let biggest = events
         .iter()
         .map(|e| match e {
@@ -194,7 +213,7 @@ proptest! {
     #[test]
     fn any_mix_splits_the_same(parts in proptest::collection::vec(prop_oneof![
         Just("SELECT 1;\n"), Just("SELECT 'a\n;b';"), Just("\n"), Just("COPY t FROM stdin;\n"),
-        Just("1\tx\n"), Just("\\.\n"), Just("$$;$$;"), Just("-- c;\n"), Just("/* ; */"),
+        Just("1\tx\n"), Just("\\.\n"), Just("\\.x\n"), Just("\\."), Just("$$;$$;"), Just("-- c;\n"), Just("/* ; */"),
         Just("\\echo hi\n"), Just("SET standard_conforming_strings = off;\n"), Just("'\\'';\n"),
         Just("E'\\'';"), Just("RESET ALL;\n"), Just("CREATE FUNCTION f() BEGIN ATOMIC SELECT 1; END;\n"),
     ], 0..30)) {
