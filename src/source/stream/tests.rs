@@ -17,7 +17,20 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
             e.write_all(bytes).unwrap();
             e.finish().unwrap();
         }
-        _ => unreachable!(),
+        Compression::Xz => {
+            let mut out = Vec::new();
+            lzma_rs::xz_compress(&mut &bytes[..], &mut out).unwrap();
+            let mut f = f;
+            f.write_all(&out).unwrap();
+        }
+        Compression::Zstd => {
+            let out = ruzstd::encoding::compress_to_vec(
+                bytes,
+                ruzstd::encoding::CompressionLevel::Fastest,
+            );
+            let mut f = f;
+            f.write_all(&out).unwrap();
+        }
     }
     path
 }
@@ -70,7 +83,7 @@ fn checksums_agree_across_blocks_long_lines_and_crlf_at_block_edges() {
     }
     text.push_str(&"x".repeat(150_000));
     text.push_str("\r\nend\r");
-    for name in ["001_x.sql", "001_x.sql.gz"] {
+    for name in ["001_x.sql", "001_x.sql.gz", "001_x.sql.xz", "001_x.sql.zst"] {
         let path = write(dir.path(), name, text.as_bytes());
         let (sum, bytes) = streamed(&path);
         assert_eq!(sum, in_memory(text.as_bytes()), "{name}");
