@@ -78,7 +78,7 @@ async fn body(db: &Db, m: &Migration, shutdown: &Shutdown) -> Result<()> {
     let mut ev = Events::open(&m.path)?;
     let mut batch = Batch::default();
     let mut copying: Option<Copying> = None;
-    while let Some(e) = ev.next()? {
+    while let Some(e) = ev.next_event()? {
         if let Some(sig) = shutdown.signalled() {
             return Err(Error::Interrupted(sig));
         }
@@ -154,7 +154,7 @@ async fn body(db: &Db, m: &Migration, shutdown: &Shutdown) -> Result<()> {
         }
     }
     send(db, m, &mut batch, shutdown).await?;
-    while ev.next()?.is_some() {}
+    while ev.next_event()?.is_some() {}
     let now = ev.checksum();
     if now != m.checksum {
         return Err(Error::Source(format!(

@@ -299,7 +299,7 @@ impl Events {
         })
     }
 
-    pub fn next(&mut self) -> Result<Option<Event>> {
+    pub fn next_event(&mut self) -> Result<Option<Event>> {
         loop {
             if let Some(e) = self.queue.pop_front() {
                 return Ok(Some(e));
@@ -323,7 +323,7 @@ impl Events {
         self.splitter.directive()
     }
 
-    /// The checksum of the text read so far: the file's, once [`Events::next`] returned None.
+    /// The checksum of the text read so far: the file's, once [`Events::next_event`] returned None.
     pub fn checksum(&self) -> String {
         self.lines.checksum()
     }
@@ -360,7 +360,7 @@ pub fn scan(path: &Path) -> Result<Option<(String, Streamed)>> {
     let mut s = Streamed::default();
     // The current COPY block: its index in `copy_blocks`, whether the last row ended its line.
     let mut block: Option<(usize, bool)> = None;
-    while let Some(e) = ev.next()? {
+    while let Some(e) = ev.next_event()? {
         if ev.directive() {
             return Ok(None);
         }

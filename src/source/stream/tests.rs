@@ -2,7 +2,6 @@
 
 use super::*;
 use proptest::prelude::*;
-use std::io::Write as _;
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
@@ -44,7 +43,7 @@ fn in_memory(bytes: &[u8]) -> String {
 
 fn streamed(path: &Path) -> (String, u64) {
     let mut ev = Events::open(path).unwrap();
-    while ev.next().unwrap().is_some() {}
+    while ev.next_event().unwrap().is_some() {}
     (ev.checksum(), ev.bytes())
 }
 
