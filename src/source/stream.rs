@@ -357,9 +357,8 @@ pub fn lines_around(path: &Path, line: usize, before: usize) -> Result<(usize, S
 /// the module doc).
 pub fn scan(path: &Path) -> Result<Option<(String, Streamed)>> {
     let mut ev = Events::open(path)?;
+    ev.splitter = Splitter::default().counting_rows();
     let mut s = Streamed::default();
-    // The current COPY block: its index in `copy_blocks`, whether the last row ended its line.
-    let mut block: Option<(usize, bool)> = None;
     while let Some(e) = ev.next_event()? {
         if ev.directive() {
             return Ok(None);
@@ -378,19 +377,11 @@ pub fn scan(path: &Path) -> Result<Option<(String, Streamed)>> {
                 MetaAction::Ignore | MetaAction::Echo => s.ignored.push((meta.name, meta.line)),
                 _ => return Ok(None),
             },
-            Event::CopyStart { line, .. } => {
-                s.copy_blocks.push((line, 0));
-                block = Some((s.copy_blocks.len() - 1, true));
-            }
-            Event::CopyRows(rows) => {
-                if let Some((i, ended)) = &mut block {
-                    s.copy_blocks[*i].1 += rows.matches('\n').count();
-                    *ended = rows.ends_with('\n');
-                }
-            }
-            Event::CopyEnd { .. } => {
-                if let Some((i, false)) = block.take() {
-                    s.copy_blocks[i].1 += 1;
+            Event::CopyStart { line, .. } => s.copy_blocks.push((line, 0)),
+            Event::CopyRows(_) => {}
+            Event::CopyEnd { rows, .. } => {
+                if let Some(b) = s.copy_blocks.last_mut() {
+                    b.1 = rows;
                 }
             }
             Event::Error(_) => return Ok(None),

@@ -77,7 +77,11 @@ pub enum Event {
     /// Rows of COPY data, whole lines with their line breaks.
     CopyRows(String),
     /// The end of COPY data: a `\.` line (`terminated`), or the end of input.
-    CopyEnd { terminated: bool },
+    CopyEnd {
+        terminated: bool,
+        /// The rows (lines) of the block.
+        rows: usize,
+    },
     /// An unterminated construct, a stray backslash, text after `COPY … FROM STDIN;`.
     Error(LexError),
 }
@@ -95,6 +99,11 @@ pub struct Splitter {
     chunk: usize,
     /// Inside COPY data: the rows not yet emitted.
     copy: Option<String>,
+    /// Rows of the COPY block in progress, and whether its last one lacks its line break.
+    copy_rows: usize,
+    copy_partial: bool,
+    /// Whether COPY rows are emitted ([`Splitter::counting_rows`] turns it off).
+    keep_rows: bool,
     started: bool,
     directive: bool,
     stray: bool,
@@ -118,10 +127,21 @@ impl Splitter {
             lex_at: chunk,
             chunk,
             copy: None,
+            copy_rows: 0,
+            copy_partial: false,
+            keep_rows: true,
             started: false,
             directive: false,
             stray: false,
         }
+    }
+
+    /// A splitter that only counts COPY rows ([`Event::CopyEnd::rows`]) without emitting them
+    /// (a COPY block carried in one chunk is still emitted whole), for a pass that only
+    /// summarises a file.
+    pub fn counting_rows(mut self) -> Self {
+        self.keep_rows = false;
+        self
     }
 
     /// Whether the file starts with `-- pgboot:no-transaction` (known after the first lex).
@@ -140,20 +160,31 @@ impl Splitter {
             if let Some(rows) = &mut self.copy {
                 // The rows run to a line that is exactly `\.`.
                 let Some((data, after)) = copy_end(text) else {
-                    self.line += newlines(text);
-                    rows.push_str(text);
-                    if rows.len() >= ROWS {
-                        out.push(Event::CopyRows(std::mem::take(rows)));
+                    let n = newlines(text);
+                    self.line += n;
+                    self.copy_rows += n;
+                    self.copy_partial = !text.ends_with('\n');
+                    if self.keep_rows {
+                        rows.push_str(text);
+                        if rows.len() >= ROWS {
+                            out.push(Event::CopyRows(std::mem::take(rows)));
+                        }
                     }
                     return;
                 };
                 self.line += newlines(&text[..after]);
-                rows.push_str(&text[..data]);
+                self.copy_rows += newlines(&text[..data]);
+                if self.keep_rows {
+                    rows.push_str(&text[..data]);
+                }
                 if !rows.is_empty() {
                     out.push(Event::CopyRows(std::mem::take(rows)));
                 }
                 self.copy = None;
-                out.push(Event::CopyEnd { terminated: true });
+                out.push(Event::CopyEnd {
+                    terminated: true,
+                    rows: std::mem::take(&mut self.copy_rows),
+                });
                 text = &text[after..];
                 continue;
             }
@@ -179,7 +210,11 @@ impl Splitter {
             if !rows.is_empty() {
                 out.push(Event::CopyRows(rows));
             }
-            out.push(Event::CopyEnd { terminated: false });
+            let partial = std::mem::take(&mut self.copy_partial);
+            out.push(Event::CopyEnd {
+                terminated: false,
+                rows: std::mem::take(&mut self.copy_rows) + usize::from(partial),
+            });
             return;
         }
         self.process(true, out);
@@ -274,22 +309,24 @@ impl Splitter {
             };
             if let Some(d) = data {
                 let rows = &buf[d.range.clone()];
-                let streaming = open_copy && i + 1 == emit;
+                let lines = newlines(rows);
+                if open_copy && i + 1 == emit {
+                    // Continued by the lines that follow (if the file goes on).
+                    self.copy_rows = lines;
+                    self.copy_partial = !rows.is_empty() && !rows.ends_with('\n');
+                    self.copy = Some(match self.keep_rows {
+                        true => String::from(rows),
+                        false => String::new(),
+                    });
+                    continue;
+                }
                 if !rows.is_empty() {
-                    if streaming {
-                        // Continued by the lines that follow.
-                        self.copy = Some(String::from(rows));
-                        continue;
-                    }
                     out.push(Event::CopyRows(rows.to_owned()));
                 }
-                if streaming {
-                    self.copy = Some(String::new());
-                } else {
-                    out.push(Event::CopyEnd {
-                        terminated: d.terminated,
-                    });
-                }
+                out.push(Event::CopyEnd {
+                    terminated: d.terminated,
+                    rows: lines + usize::from(!rows.is_empty() && !rows.ends_with('\n')),
+                });
             }
         }
         let limit = carry.unwrap_or(usize::MAX);

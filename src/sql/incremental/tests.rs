@@ -44,7 +44,11 @@ fn whole(src: &str) -> Vec<String> {
             if !d.range.is_empty() {
                 out.push(format!("rows {:?}", &src[d.range.clone()]));
             }
-            out.push(format!("end {}", d.terminated));
+            out.push(format!(
+                "end {} {}",
+                d.terminated,
+                src[d.range.clone()].lines().count()
+            ));
         }
     }
     out
@@ -97,7 +101,7 @@ fn streamed(src: &str, chunk: usize, lines: usize) -> (Vec<String>, Vec<LexError
                 }
                 _ => out.push(format!("rows {rows:?}")),
             },
-            Event::CopyEnd { terminated } => out.push(format!("end {terminated}")),
+            Event::CopyEnd { terminated, rows } => out.push(format!("end {terminated} {rows}")),
             Event::Error(e) => errors.push(e.clone()),
         }
     }
