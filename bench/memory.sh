@@ -9,6 +9,7 @@
 # it takes minutes; pgboot runs every file in one transaction anyway.
 #
 # Usage: bench/memory.sh [C] [I]      (default 22 and 15: about 200 MB each)
+#        SKIP_PSQL=inserts bench/memory.sh   skips psql on the INSERT file (8 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 copy_scale=${1:-22}
@@ -34,7 +35,8 @@ bench() { # label, psql extra args, pg_dump args...
   "$pgbin/pg_dump" "$@" > "$dir/001_dump.sql"
   gzip -1 -c "$dir/001_dump.sql" > "$gzdir/001_dump.sql.gz"
   echo "$label: $(du -m "$dir/001_dump.sql" | cut -f1) MB ($(du -m "$gzdir/001_dump.sql.gz" | cut -f1) MB gzip'd), $(wc -l < "$dir/001_dump.sql") lines"
-  fresh; measure "psql $psql_args" "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 $psql_args -d "$(url "$db")" -f "$dir/001_dump.sql"
+  if [ "${SKIP_PSQL:-}" = "${label%%-*}" ]; then echo "  psql: skipped (SKIP_PSQL)"; else
+  fresh; measure "psql $psql_args" "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 $psql_args -d "$(url "$db")" -f "$dir/001_dump.sql"; fi
   fresh; measure "pgboot" env DATABASE_URL="$(url "$db")" PGBOOT_MIGRATIONS="$dir" "$bin" migrate
   fresh; measure "pgboot (.sql.gz)" env DATABASE_URL="$(url "$db")" PGBOOT_MIGRATIONS="$gzdir" "$bin" migrate
   fresh; measure "pgboot plan" env DATABASE_URL="$(url "$db")" PGBOOT_MIGRATIONS="$dir" "$bin" plan
