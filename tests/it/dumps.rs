@@ -3,8 +3,9 @@
 //! enums, partitions and sequences) are dumped in plain format, with COPY and with --inserts, by
 //! the host's pg_dump (15, which writes `\restrict`) and, when Docker and the test image are
 //! there, by PostgreSQL 17's. Each dump is loaded with `psql -v ON_ERROR_STOP=1 -f` into one
-//! fresh database and by pgboot into another; `pg_dump --schema-only` and every table's row
-//! count must match.
+//! fresh database and by pgboot into another (and by pgboot streaming it, the threshold lowered:
+//! the same plan decisions and checksum); `pg_dump --schema-only` and every table's row count
+//! must match.
 
 use crate::support::*;
 
