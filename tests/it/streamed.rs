@@ -163,3 +163,41 @@ fn a_large_file_with_psql_input_or_no_transaction_is_held_in_memory_and_still_ru
     assert_eq!(r.code, 0, "{}", r.all());
     assert_eq!(db.count("SELECT count(*) FROM t WHERE id >= 3"), 2000);
 }
+
+#[test]
+fn a_streamed_file_that_changes_during_the_run_is_rolled_back() {
+    let (text, _) = dump(2_000, None);
+    let dir = migrations(&[
+        ("001_wait.sql", "SELECT pg_sleep(3);\n"),
+        ("002_dump.sql", &text),
+    ]);
+    let db = cluster().create_db("stream_changed");
+    let mut child = pgboot_cmd()
+        .env("DATABASE_URL", &db.url)
+        .env("PGBOOT_MIGRATIONS", dir.path())
+        .env("PGBOOT_STREAM_THRESHOLD", "4096")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Discovery is done long before 001's sleep ends; 002 is read again after it.
+    sleep_ms(1500);
+    std::fs::write(
+        dir.path().join("002_dump.sql"),
+        text.replace("note 7:", "note 8:"),
+    )
+    .unwrap();
+    let r: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains("002_dump.sql: the file changed while pgboot was running"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(db.one("SELECT to_regclass('items')::text"), None);
+    assert_eq!(
+        db.one("SELECT string_agg(name, ',') FROM pgboot.schema_history"),
+        Some("001_wait".into())
+    );
+}
