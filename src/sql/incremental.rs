@@ -159,10 +159,10 @@ impl Splitter {
         while !text.is_empty() {
             if let Some(rows) = &mut self.copy {
                 // The rows run to a line that is exactly `\.`.
-                let Some((data, after)) = copy_end(text) else {
-                    let n = newlines(text);
-                    self.line += n;
-                    self.copy_rows += n;
+                let (end, n) = scan_rows(text);
+                self.line += n;
+                self.copy_rows += n;
+                let Some((data, after)) = end else {
                     self.copy_partial = !text.ends_with('\n');
                     if self.keep_rows {
                         rows.push_str(text);
@@ -172,8 +172,8 @@ impl Splitter {
                     }
                     return;
                 };
-                self.line += newlines(&text[..after]);
-                self.copy_rows += newlines(&text[..data]);
+                // The `\.` line.
+                self.line += usize::from(after > data + 2);
                 if self.keep_rows {
                     rows.push_str(&text[..data]);
                 }
@@ -357,23 +357,29 @@ impl Splitter {
     }
 }
 
-/// Where COPY rows that start `text` end: (the end of the rows, the end of the `\.` line), if a
-/// line of `text` is exactly `\.`. `text` starts at the start of a line.
-fn copy_end(text: &str) -> Option<(usize, usize)> {
-    let mut from = 0;
-    loop {
-        let at = if from == 0 && text.starts_with("\\.") {
-            0
-        } else {
-            from + text[from..].find("\n\\.")? + 1
-        };
-        let after = at + 2;
-        match text.as_bytes().get(after) {
-            None => return Some((at, after)),
-            Some(b'\n') => return Some((at, after + 1)),
-            Some(_) => from = after,
+/// COPY rows that start `text` (at the start of a line), read once: where they end, if a line
+/// of `text` is exactly `\.` (the end of the rows, the end of the `\.` line), and the line
+/// breaks before that line (or in the whole text).
+fn scan_rows(text: &str) -> (Option<(usize, usize)>, usize) {
+    let b = text.as_bytes();
+    let (mut start, mut lines) = (0, 0);
+    while start < b.len() {
+        if b[start..].starts_with(b"\\.") {
+            match b.get(start + 2) {
+                None => return (Some((start, start + 2)), lines),
+                Some(b'\n') => return (Some((start, start + 3)), lines),
+                Some(_) => {}
+            }
+        }
+        match b[start..].iter().position(|&c| c == b'\n') {
+            Some(i) => {
+                lines += 1;
+                start += i + 1;
+            }
+            None => break,
         }
     }
+    (None, lines)
 }
 
 fn newlines(text: &str) -> usize {
