@@ -172,7 +172,7 @@ fn a_streamed_file_that_changes_during_the_run_is_rolled_back() {
         ("002_dump.sql", &text),
     ]);
     let db = cluster().create_db("stream_changed");
-    let mut child = pgboot_cmd()
+    let child = pgboot_cmd()
         .env("DATABASE_URL", &db.url)
         .env("PGBOOT_MIGRATIONS", dir.path())
         .env("PGBOOT_STREAM_THRESHOLD", "4096")
