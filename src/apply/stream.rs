@@ -133,8 +133,9 @@ async fn body(db: &Db, m: &Migration, shutdown: &Shutdown) -> Result<()> {
                 }
             }
             Event::CopyRows(rows) => {
+                // `feed`, not `send`: no flush per block (`finish` flushes).
                 if let Some(c) = &mut copying {
-                    if let Err(e) = c.sink.send(bytes::Bytes::from(rows)).await {
+                    if let Err(e) = c.sink.feed(bytes::Bytes::from(rows)).await {
                         return Err(copy_error(m, c, e, shutdown));
                     }
                 }
