@@ -201,3 +201,24 @@ fn a_streamed_file_that_changes_during_the_run_is_rolled_back() {
         Some("001_wait".into())
     );
 }
+
+#[test]
+fn standard_conforming_strings_off_in_a_streamed_file_reads_later_strings_with_escapes() {
+    let mut text = String::from("CREATE TABLE s (v text);\n");
+    for i in 0..500 {
+        text.push_str(&format!("INSERT INTO s VALUES ('plain {i}');\n"));
+    }
+    text.push_str("SET standard_conforming_strings = off;\nINSERT INTO s VALUES ('it\\'s');\n");
+    text.push_str("SET standard_conforming_strings = on;\nINSERT INTO s VALUES ('back\\slash');\n");
+    let dir = migrations(&[("001_scs.sql", &text)]);
+    let db = cluster().create_db("stream_scs");
+    let plan = streamed(&db.url, dir.path(), &["plan", "--json"]);
+    assert!(plan.stdout.contains("\"streamed\":true"), "{}", plan.all());
+    let r = streamed(&db.url, dir.path(), &["migrate"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(db.count("SELECT count(*) FROM s WHERE v = 'it''s'"), 1);
+    assert_eq!(
+        db.count("SELECT count(*) FROM s WHERE v = 'back\\slash'"),
+        1
+    );
+}
