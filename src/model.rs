@@ -35,6 +35,9 @@ pub struct Migration {
     pub kind: Kind,
     /// A repeatable file whose first line is `-- pgboot:always`: it runs on every migrate.
     pub always: bool,
+    /// A large file that is not held in memory (see `source::stream`): `sql` is empty, and
+    /// apply reads the file again as it runs it. None: `sql` holds the text.
+    pub streamed: Option<Streamed>,
 }
 
 /// The history's `kind` column: how a row came to be, and what a file is.
@@ -119,6 +122,20 @@ impl Format {
             Format::SqlMigrate => "sql-migrate",
         }
     }
+}
+
+/// What discovery learned about a streamed file while it read it once: enough for `plan` and
+/// `validate` to report the same decisions as for a file held in memory. A streamed file has no
+/// includes, variables, `\copy`, refused meta-command or lex error, and runs in a transaction
+/// that pgboot opens (any of these makes `source` hold the file in memory instead).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Streamed {
+    /// Bytes of its normalised text.
+    pub bytes: u64,
+    /// `COPY … FROM stdin` blocks: (the statement's line, the rows that follow it).
+    pub copy_blocks: Vec<(usize, usize)>,
+    /// Meta-commands accepted and not run, and `\echo`s: (name, line).
+    pub ignored: Vec<(String, usize)>,
 }
 
 /// A stretch of an expanded migration's text and the file it comes from. A stretch starts at
@@ -356,8 +373,11 @@ pub fn describe_problems(problems: &[HistoryProblem]) -> String {
 pub struct MigrationFailure {
     /// The file as the user names it, e.g. `migrations/001_initial_schema.sql`.
     pub file: String,
-    /// The normalised text of the file (what was sent).
+    /// The normalised text of the file (what was sent), or, for a streamed file, the lines
+    /// around the error.
     pub sql: String,
+    /// The file line of `sql`'s first line (0 or 1: `sql` is the whole file).
+    pub sql_line: usize,
     /// 1-based line and column (characters) of the error in `sql`.
     pub line: Option<usize>,
     pub column: Option<usize>,

@@ -24,6 +24,7 @@ mod copy;
 mod failure;
 mod notx;
 mod psql;
+mod stream;
 mod tx;
 
 /// How a file will run. Shared by `migrate` and everything that describes a run.
@@ -147,6 +148,10 @@ pub async fn apply(
     db.set_context(Some(&m.name));
     let started = Instant::now();
     let result = match &p.mode {
+        // A large file, read again as it runs (`source::stream`).
+        Mode::Transaction if m.streamed.is_some() => {
+            stream::run(db, table, p, guard, shutdown).await
+        }
         Mode::Transaction => tx::run(db, table, p, guard, shutdown).await,
         Mode::OwnTransaction => tx::run_own(db, table, p, guard, shutdown).await,
         Mode::NoTransaction(reason) => {

@@ -25,7 +25,11 @@ fn refuse_history(applied: &[Applied], table: &TableName, force: bool) -> Result
 
 pub async fn run(cx: &Context<'_>, args: &BaselineArgs) -> Result<ExitCode> {
     let table = cx.table()?;
-    let found = cx.discover()?;
+    let mut found = cx.discover()?;
+    if args.detect {
+        // The replay reads each file's text: large files are read whole here.
+        crate::source::hold_in_memory(&mut found.migrations)?;
+    }
     let (target, tls) = cx.target()?;
     let db = cx.connect(&target, &tls).await?;
     cx.shutdown.set_cancel(Some(db.canceller()));

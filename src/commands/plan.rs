@@ -9,6 +9,7 @@ use crate::checks::indexes;
 use crate::cli::CreateDatabase;
 use crate::error::{Error, Result};
 use crate::history;
+use crate::model::Streamed;
 use crate::report::views::{CopyBlock, PlanFile, PlanView};
 use crate::sql::{self, MetaAction, NoTxReason, Piece, PieceKind};
 
@@ -29,15 +30,39 @@ pub async fn run(cx: &Context<'_>, json: bool, create: &CreateDatabase) -> Resul
     let sched = apply::schedule(&applied, &files);
     let mut stops: Vec<String> = sched.plan.problems.iter().map(|p| p.describe()).collect();
     stops.extend(sched.prepared.as_ref().err().map(|e| e.to_string()));
-    let pending = sched
+    let pending = plan_files(&sched);
+    let view = PlanView {
+        target: target.to_string(),
+        database: target.dbname().to_owned(),
+        create_database: would_create,
+        pending,
+        up_to_date: sched.plan.up_to_date,
+        not_run: crate::repeatable::not_run(&applied, &files),
+        warnings: sched.plan.warnings.clone(),
+        stops,
+        invalid_indexes: invalid,
+    };
+    crate::report::emit(&view, json);
+    if !sched.plan.problems.is_empty() {
+        return Err(Error::History(sched.plan.problems));
+    }
+    sched.prepared?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Each pending file as `plan` shows it: how it runs, and what its psql input does. `validate`
+/// reports the same.
+pub(super) fn plan_files(sched: &apply::Schedule<'_>) -> Vec<PlanFile> {
+    sched
         .plan
         .pending
         .iter()
         .map(|m| {
             let prepared = apply::prepare(m);
-            let (copy_blocks, ignored) = match &prepared {
-                Ok(p) => psql_decisions(&m.sql, &p.analysis.pieces),
-                Err(_) => (Vec::new(), Vec::new()),
+            let (copy_blocks, ignored) = match (&prepared, &m.streamed) {
+                (Ok(_), Some(s)) => streamed_decisions(s),
+                (Ok(p), None) => psql_decisions(&m.sql, &p.analysis.pieces),
+                (Err(_), _) => (Vec::new(), Vec::new()),
             };
             let mode = prepared.map(|p| p.mode);
             let (transactional, line, statement) = match &mode {
@@ -69,26 +94,29 @@ pub async fn run(cx: &Context<'_>, json: bool, create: &CreateDatabase) -> Resul
                 copy_files: m.copy_files(),
                 copy_blocks,
                 ignored,
+                streamed: m.streamed.is_some(),
             }
         })
+        .collect()
+}
+
+/// The same, from what discovery learned while it streamed a large file.
+fn streamed_decisions(s: &Streamed) -> (Vec<CopyBlock>, Vec<String>) {
+    let copies = s
+        .copy_blocks
+        .iter()
+        .map(|&(line, rows)| CopyBlock { line, rows })
         .collect();
-    let view = PlanView {
-        target: target.to_string(),
-        database: target.dbname().to_owned(),
-        create_database: would_create,
-        pending,
-        up_to_date: sched.plan.up_to_date,
-        not_run: crate::repeatable::not_run(&applied, &files),
-        warnings: sched.plan.warnings.clone(),
-        stops,
-        invalid_indexes: invalid,
-    };
-    crate::report::emit(&view, json);
-    if !sched.plan.problems.is_empty() {
-        return Err(Error::History(sched.plan.problems));
-    }
-    sched.prepared?;
-    Ok(ExitCode::SUCCESS)
+    let ignored = s
+        .ignored
+        .iter()
+        .map(|(name, line)| ignored(name, *line))
+        .collect();
+    (copies, ignored)
+}
+
+fn ignored(name: &str, line: usize) -> String {
+    format!("\\{name} (line {line})")
 }
 
 /// What a file's psql input does: its COPY blocks, and the meta-commands that do not run.
@@ -103,7 +131,7 @@ fn psql_decisions(src: &str, pieces: &[Piece]) -> (Vec<CopyBlock>, Vec<String>) 
             }),
             PieceKind::Meta(meta) => match sql::meta_action(&meta.name) {
                 MetaAction::Ignore | MetaAction::Echo => {
-                    ignored.push(format!("\\{} (line {})", meta.name, meta.line))
+                    ignored.push(self::ignored(&meta.name, meta.line))
                 }
                 _ => {}
             },

@@ -16,6 +16,20 @@ pub async fn run(cx: &Context<'_>) -> Result<ExitCode> {
     let applied = history::load(&db, &table).await?;
     indexes::warn(&indexes::invalid(&db).await?);
     let sched = apply::schedule(&applied, &files);
+    // Per pending file, the decisions `plan` shows (the same function builds them).
+    for f in super::plan::plan_files(&sched) {
+        let decisions = f.decisions().join("; ");
+        let sep = if decisions.is_empty() { "" } else { "; " };
+        tracing::info!(
+            migration = %f.name,
+            transactional = f.transactional,
+            mode = %f.mode,
+            decisions = %decisions,
+            "pending {}: {}{sep}{decisions}",
+            f.name,
+            f.mode
+        );
+    }
     if !sched.plan.problems.is_empty() {
         return Err(Error::History(sched.plan.problems));
     }

@@ -10,7 +10,9 @@ use crate::report::views::{VerifyFile, VerifyView};
 pub async fn run(cx: &Context<'_>, json: bool) -> Result<ExitCode> {
     let table = cx.table()?;
     // Repeatable files too: applied after the versioned ones, then run a second time like them.
-    let found = super::seed::files(cx, cx.discover()?, false)?;
+    let mut found = super::seed::files(cx, cx.discover()?, false)?;
+    // The second run goes statement by statement: large files are read whole here.
+    crate::source::hold_in_memory(&mut found)?;
     let (target, tls) = cx.target()?;
     let admin = cx.connect(&target, &tls).await?;
     let migrations = &found;

@@ -28,7 +28,7 @@ pub(super) const FOREIGN_ENV: &[(&str, &str)] = &[
 ];
 
 /// `PGBOOT_*` variables that are not settings.
-const PGBOOT_NON_SETTINGS: &[&str] = &["PGBOOT_CONFIG", "PGBOOT_LOG"];
+const PGBOOT_NON_SETTINGS: &[&str] = &["PGBOOT_CONFIG", "PGBOOT_LOG", "PGBOOT_STREAM_THRESHOLD"];
 
 /// One environment variable (or `_FILE` secret) as a figment provider of one key,
 /// so that `pgboot config` can say exactly which variable a value came from.

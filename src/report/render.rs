@@ -76,7 +76,9 @@ impl MigrationFailure {
     /// A few lines around the error, and the byte span of the caret within them.
     fn snippet(&self, line: usize) -> Option<(usize, String, std::ops::Range<usize>)> {
         let lines: Vec<&str> = self.sql.split('\n').collect();
-        let idx = line.checked_sub(1)?;
+        // `sql` may be only a stretch of the file (a streamed file), starting at `sql_line`.
+        let base = self.sql_line.max(1);
+        let idx = line.checked_sub(base)?;
         let target = lines.get(idx)?;
         let first = idx.saturating_sub(2);
         let mut text = String::new();
@@ -105,12 +107,12 @@ impl MigrationFailure {
         if self.column.is_none() {
             let trimmed = target.len() - target.trim_start().len();
             return Some((
-                first + 1,
+                first + base,
                 text.clone(),
                 span_start + trimmed..span_start + target.len().max(trimmed + 1),
             ));
         }
-        Some((first + 1, text, start..end.max(start)))
+        Some((first + base, text, start..end.max(start)))
     }
 }
 

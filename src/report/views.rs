@@ -67,6 +67,54 @@ pub struct PlanFile {
     /// psql meta-commands accepted and not run (`\restrict`, `\unrestrict`), and `\echo`s.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignored: Vec<String>,
+    /// A large file: read again as it runs, never held whole in memory.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub streamed: bool,
+}
+
+impl PlanFile {
+    /// What the file's psql input does, one phrase each (includes, variables, `\copy` data,
+    /// COPY blocks, meta-commands not run); `plan` and `validate` both show them.
+    pub fn decisions(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(why) = self.reason {
+            out.push(format!("{}: {}", self.kind.as_str(), why.describe()));
+        }
+        // R__ names are Flyway's too; "repeatable" already says so.
+        let repeatable = self.kind == crate::model::Kind::Repeatable;
+        if let Some(f) = format_note(self.format).filter(|_| !repeatable) {
+            out.push(f);
+        }
+        if self.streamed {
+            out.push("large: streamed, not held in memory".to_string());
+        }
+        if !self.includes.is_empty() {
+            out.push(format!("includes {}", self.includes.join(", ")));
+        }
+        if !self.variables.is_empty() {
+            out.push(format!("variables {}", self.variables.join(", ")));
+        }
+        if !self.copy_files.is_empty() {
+            out.push(format!("\\copy data {}", self.copy_files.join(", ")));
+        }
+        if !self.copy_blocks.is_empty() {
+            let rows: usize = self.copy_blocks.iter().map(|b| b.rows).sum();
+            let at: Vec<String> = self
+                .copy_blocks
+                .iter()
+                .map(|b| b.line.to_string())
+                .collect();
+            out.push(format!(
+                "COPY data: {} block(s), {rows} row(s), at line {}",
+                self.copy_blocks.len(),
+                at.join(", ")
+            ));
+        }
+        if !self.ignored.is_empty() {
+            out.push(format!("not run: {}", self.ignored.join(", ")));
+        }
+        out
+    }
 }
 
 /// One `COPY … FROM stdin` with its inline rows.
@@ -113,36 +161,7 @@ impl View for PlanView {
                 ""
             };
             let _ = writeln!(s, "  {:<40} {}{late}", f.name, f.mode);
-            let mut expanded = Vec::new();
-            if let Some(why) = f.reason {
-                expanded.push(format!("{}: {}", f.kind.as_str(), why.describe()));
-            }
-            // R__ names are Flyway's too; "repeatable" already says so.
-            let repeatable = f.kind == crate::model::Kind::Repeatable;
-            if let Some(f) = format_note(f.format).filter(|_| !repeatable) {
-                expanded.push(f);
-            }
-            if !f.includes.is_empty() {
-                expanded.push(format!("includes {}", f.includes.join(", ")));
-            }
-            if !f.variables.is_empty() {
-                expanded.push(format!("variables {}", f.variables.join(", ")));
-            }
-            if !f.copy_files.is_empty() {
-                expanded.push(format!("\\copy data {}", f.copy_files.join(", ")));
-            }
-            if !f.copy_blocks.is_empty() {
-                let rows: usize = f.copy_blocks.iter().map(|b| b.rows).sum();
-                let at: Vec<String> = f.copy_blocks.iter().map(|b| b.line.to_string()).collect();
-                expanded.push(format!(
-                    "COPY data: {} block(s), {rows} row(s), at line {}",
-                    f.copy_blocks.len(),
-                    at.join(", ")
-                ));
-            }
-            if !f.ignored.is_empty() {
-                expanded.push(format!("not run: {}", f.ignored.join(", ")));
-            }
+            let expanded = f.decisions();
             if !expanded.is_empty() {
                 let _ = writeln!(s, "  {:<40} {}", "", expanded.join("; "));
             }

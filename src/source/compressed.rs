@@ -8,7 +8,7 @@
 //! flate2 on miniz_oxide, lzma-rs, ruzstd. Integrity checks are enforced: gzip's CRC32 and length,
 //! xz's block checks and index, zstd's content checksum when the frame has one.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
 
 use ruzstd::decoding::errors::{FrameDecoderError, ReadFrameHeaderError};
@@ -55,17 +55,28 @@ impl Compression {
 /// is wrong with the data.
 pub fn decompress(input: impl Read, compression: Compression) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
+    decompress_to(input, compression, &mut out)?;
+    Ok(out)
+}
+
+/// Decodes the whole stream into `out` as it is read (see `stream` for a reader over it).
+pub fn decompress_to(
+    input: impl Read,
+    compression: Compression,
+    out: &mut impl Write,
+) -> io::Result<()> {
     match compression {
         Compression::None => {
             let mut input = input;
-            input.read_to_end(&mut out)?;
+            io::copy(&mut input, out)?;
         }
         Compression::Gzip => {
             // Multi-member like `gzip -d`: `cat a.gz b.gz` is one valid file.
-            flate2::bufread::MultiGzDecoder::new(BufReader::new(input)).read_to_end(&mut out)?;
+            let mut d = flate2::bufread::MultiGzDecoder::new(BufReader::new(input));
+            io::copy(&mut d, out)?;
         }
         Compression::Xz => {
-            lzma_rs::xz_decompress(&mut BufReader::new(input), &mut out).map_err(|e| match e {
+            lzma_rs::xz_decompress(&mut BufReader::new(input), out).map_err(|e| match e {
                 lzma_rs::error::Error::IoError(e) | lzma_rs::error::Error::HeaderTooShort(e) => e,
                 // lzma-rs keeps only the text of some read errors.
                 e if e.to_string().contains("failed to fill whole buffer") => {
@@ -74,13 +85,13 @@ pub fn decompress(input: impl Read, compression: Compression) -> io::Result<Vec<
                 e => io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
             })?;
         }
-        Compression::Zstd => zstd(BufReader::new(input), &mut out)?,
+        Compression::Zstd => zstd(BufReader::new(input), out)?,
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Every frame of a zstd stream (skippable frames skipped), checksums verified.
-fn zstd(mut input: impl BufRead, out: &mut Vec<u8>) -> io::Result<()> {
+fn zstd(mut input: impl BufRead, out: &mut impl Write) -> io::Result<()> {
     let invalid = |e: FrameDecoderError| match e {
         FrameDecoderError::ReadFrameHeaderError(ReadFrameHeaderError::BadMagicNumber(_)) => {
             io::Error::new(
@@ -154,20 +165,23 @@ pub fn read(path: &Path, compression: Compression) -> Result<Vec<u8>> {
     let file =
         std::fs::File::open(path).map_err(|e| Error::Source(format!("{}: {e}", path.display())))?;
     let empty = file.metadata().is_ok_and(|m| m.len() == 0);
-    decompress(file, compression).map_err(|e| {
-        let (format, test) = compression.tool();
-        let what = match e.kind() {
-            _ if empty => "the file is empty".to_owned(),
-            io::ErrorKind::UnexpectedEof => "the data ends early".to_owned(),
-            _ => e.to_string(),
-        };
-        let msg = match compression {
-            Compression::None => format!("{}: {what}", path.display()),
-            _ => format!(
-                "{}: not valid {format} data: {what}; it is corrupt or truncated (`{test}` checks it): compress it again, or replace it with the plain .sql file",
-                path.display()
-            ),
-        };
-        Error::Source(msg)
-    })
+    decompress(file, compression).map_err(|e| read_error(path, compression, empty, e))
+}
+
+/// The error for a file that could not be read or decoded (`empty`: the file has no bytes).
+pub fn read_error(path: &Path, compression: Compression, empty: bool, e: io::Error) -> Error {
+    let (format, test) = compression.tool();
+    let what = match e.kind() {
+        _ if empty => "the file is empty".to_owned(),
+        io::ErrorKind::UnexpectedEof => "the data ends early".to_owned(),
+        _ => e.to_string(),
+    };
+    let msg = match compression {
+        Compression::None => format!("{}: {what}", path.display()),
+        _ => format!(
+            "{}: not valid {format} data: {what}; it is corrupt or truncated (`{test}` checks it): compress it again, or replace it with the plain .sql file",
+            path.display()
+        ),
+    };
+    Error::Source(msg)
 }

@@ -125,6 +125,16 @@ fn markers(text: &str) -> Vec<Found<'_>> {
     out
 }
 
+/// Whether `text` has a line that is one of dbmate's, goose's or sql-migrate's markers;
+/// `at_line_start`: whether `text` itself starts at the start of a line.
+pub fn has_marker(text: &str, at_line_start: bool) -> bool {
+    let mut lines = text.split('\n');
+    if !at_line_start {
+        lines.next();
+    }
+    lines.any(|l| l.starts_with("--") && marker(l.trim_end()).is_some())
+}
+
 /// The tool's name as the messages say it.
 pub fn tool(f: Format) -> &'static str {
     match f {

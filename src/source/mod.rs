@@ -13,8 +13,10 @@ mod compressed;
 mod expand;
 pub mod format;
 pub mod repeat;
+pub mod stream;
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -163,11 +165,15 @@ pub fn normalize(text: &str) -> String {
 
 /// `sha256-lf:<hex>` of the normalised text. Pure.
 pub fn checksum(normalized: &str) -> String {
-    let digest = Sha256::digest(normalized.as_bytes());
+    tagged(&Sha256::digest(normalized.as_bytes()))
+}
+
+/// `sha256-lf:<hex>` of a digest.
+fn tagged(digest: &[u8]) -> String {
     let mut s = String::with_capacity(CHECKSUM_TAG.len() + 64);
     s.push_str(CHECKSUM_TAG);
     for b in digest {
-        s.push_str(&format!("{b:02x}"));
+        let _ = write!(s, "{b:02x}");
     }
     s
 }
@@ -192,6 +198,21 @@ pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<String> {
 /// variable's value, is drift.
 pub fn discover(dir: &Path, vars: &BTreeMap<String, String>) -> Result<Discovery> {
     discover_dir(dir, vars, repeat::Dir::Migrations)
+}
+
+/// Reads the text of every streamed file into memory (see `stream`), for the commands that
+/// replay files statement by statement in a scratch database (`verify`, `baseline --detect`).
+/// A streamed file has no psql input to expand and no other tool's markers, so its text is the
+/// normalised file, and its checksum does not change.
+pub fn hold_in_memory(migrations: &mut [Migration]) -> Result<()> {
+    for m in migrations.iter_mut().filter(|m| m.streamed.is_some()) {
+        let name = m.path.file_name().unwrap_or_default().to_string_lossy();
+        let (_, compression) = Compression::split(&name);
+        let bytes = compressed::read(&m.path, compression)?;
+        m.sql = normalize(&decode(&m.path, bytes)?);
+        m.streamed = None;
+    }
+    Ok(())
 }
 
 /// Reads a seeds directory like [`discover`]: the same names and formats, every file of kind
@@ -294,6 +315,7 @@ fn discover_dir(
     let mut migrations: Vec<Migration> = Vec::with_capacity(found.len());
     let mut read_files: Vec<std::path::PathBuf> = Vec::new();
     let mut last_order: Option<Vec<u64>> = None;
+    let threshold = stream::threshold();
     for f in found {
         if let Some(prev) = migrations
             .last()
@@ -311,7 +333,29 @@ fn discover_dir(
             ));
         }
         last_order = Some(f.order.clone());
-        let bytes = compressed::read(&f.path, f.compression)?;
+        // A large versioned file is only summarised here, and read again as it is applied
+        // (`stream`). Repeatable files, seeds and Flyway-named files are always read whole (their
+        // first-line marker and placeholders are checked on the text); so is any file with
+        // another tool's up/down markers (`stream::scan` falls back).
+        let streams = f.kind == Kind::Migrate && f.format != Format::Flyway;
+        let limit = if streams { threshold } else { u64::MAX };
+        let bytes = match stream::load(&f.path, f.compression, limit)? {
+            stream::Loaded::Bytes(bytes) => bytes,
+            stream::Loaded::Streamed { checksum, summary } => {
+                migrations.push(Migration {
+                    version: f.version,
+                    version_text: f.version_text,
+                    name: f.stem,
+                    path: f.path,
+                    checksum,
+                    format: f.format,
+                    kind: f.kind,
+                    streamed: Some(summary),
+                    ..Default::default()
+                });
+                continue;
+            }
+        };
         let text = normalize(&decode(&f.path, bytes)?);
         let cut = format::cut(&text, f.format).map_err(|e| {
             Error::Source(format!(
@@ -357,6 +401,7 @@ fn discover_dir(
             no_transaction: cut.no_transaction,
             kind: f.kind,
             always,
+            streamed: None,
         });
     }
     for (path, why) in skipped {

@@ -114,20 +114,23 @@ struct Lexer<'a> {
     copy_in: bool,
     /// A stray backslash was reported already (only the first one is).
     stray: bool,
+    /// Where a statement set `standard_conforming_strings`: (offset just after its `;`, value).
+    scs_changes: Vec<(usize, bool)>,
 }
 
 impl<'a> Lexer<'a> {
-    fn new(src: &'a str) -> Self {
+    fn new(src: &'a str, standard_strings: bool) -> Self {
         Lexer {
             src,
             b: src.as_bytes(),
             toks: Vec::new(),
             errors: Vec::new(),
-            standard_strings: true,
+            standard_strings,
             scs: Scs::new(),
             copy: CopyDetector::default(),
             copy_in: false,
             stray: false,
+            scs_changes: Vec::new(),
         }
     }
 
@@ -142,6 +145,7 @@ impl<'a> Lexer<'a> {
             self.copy.feed(self.src, &t);
             if let Some(on) = self.scs.feed(self.src, &t) {
                 self.standard_strings = on;
+                self.scs_changes.push((end, on));
             }
             if kind == Kind::Semicolon && !self.scs.in_progress() {
                 self.copy_in =
@@ -159,7 +163,7 @@ impl<'a> Lexer<'a> {
         });
     }
 
-    fn run(mut self) -> (Vec<Tok>, Vec<RawError>) {
+    fn run(mut self) -> Lexed {
         let len = self.b.len();
         let mut i = 0;
         // A byte order mark at the very start counts as whitespace.
@@ -207,7 +211,11 @@ impl<'a> Lexer<'a> {
                 }
             };
         }
-        (self.toks, self.errors)
+        Lexed {
+            toks: self.toks,
+            errors: self.errors,
+            scs_changes: self.scs_changes,
+        }
     }
 
     /// A `\`: a meta-command where no statement is in progress, else a stray backslash.
@@ -410,7 +418,23 @@ impl<'a> Lexer<'a> {
 /// Tokenize the whole input. Whitespace and comments are tokens too, so the tokens cover every
 /// byte of `src` in order.
 pub(super) fn lex(src: &str) -> (Vec<Tok>, Vec<RawError>) {
-    Lexer::new(src).run()
+    let l = Lexer::new(src, true).run();
+    (l.toks, l.errors)
+}
+
+/// What [`lex_from`] found.
+pub(super) struct Lexed {
+    pub(super) toks: Vec<Tok>,
+    pub(super) errors: Vec<RawError>,
+    /// Every statement that set `standard_conforming_strings`: (offset just after its `;`, the
+    /// value it set), in order.
+    pub(super) scs_changes: Vec<(usize, bool)>,
+}
+
+/// Tokenize `src`, a stretch of a file that starts where no statement is in progress, with
+/// `standard_conforming_strings` as the statements before it left it (see `incremental`).
+pub(super) fn lex_from(src: &str, standard_strings: bool) -> Lexed {
+    Lexer::new(src, standard_strings).run()
 }
 
 /// Whether `t` is the unquoted word `kw` (ASCII case-insensitive).

@@ -60,6 +60,7 @@ use std::ops::Range;
 mod bench;
 mod copy;
 mod created;
+mod incremental;
 mod lexer;
 mod lines;
 mod meta;
@@ -73,6 +74,7 @@ mod tests_psql;
 mod vars;
 
 pub use created::{created_object, Created};
+pub use incremental::{Event, Facts, Splitter, CHUNK};
 pub use lines::{line_col_of_byte, line_col_of_char_pos};
 pub use meta::{meta_action, parse_set, MetaAction};
 pub use notx::{analyze, leading_keywords, runs_alone};

@@ -10,7 +10,7 @@ use super::{Analysis, ClientCopy, LexError, NoTxReason};
 
 /// `-- pgboot:no-transaction` as the first thing in the file (after an optional BOM and
 /// whitespace), case-insensitive, followed by end of line/input or whitespace.
-fn has_directive(src: &str) -> bool {
+pub(super) fn has_directive(src: &str) -> bool {
     let s = src.strip_prefix('\u{feff}').unwrap_or(src);
     let s = s.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == '\u{b}');
     let Some(rest) = s.strip_prefix("--") else {

@@ -91,6 +91,25 @@ pub fn variables(src: &str) -> Vec<VarRef> {
     out
 }
 
+/// Whether `toks` (a stretch of `src`'s tokens) hold a reference [`variables`] would find.
+pub(super) fn has_reference(src: &str, toks: &[super::lexer::Tok]) -> bool {
+    let mut skip_to = 0;
+    for t in toks {
+        if t.start < skip_to || t.kind != Kind::Punct || &src[t.start..t.end] != ":" {
+            continue;
+        }
+        let rest = &src[t.end..];
+        if rest.starts_with(':') {
+            skip_to = t.end + 1;
+            continue;
+        }
+        if reference(rest).is_some() {
+            return true;
+        }
+    }
+    false
+}
+
 /// The reference after a `:`: its form and length.
 fn reference(rest: &str) -> Option<(VarForm, usize)> {
     let name_len = |s: &str| s.find(|c: char| !is_var_char(c)).unwrap_or(s.len());

@@ -3,8 +3,9 @@
 //! enums, partitions and sequences) are dumped in plain format, with COPY and with --inserts, by
 //! the host's pg_dump (15, which writes `\restrict`) and, when Docker and the test image are
 //! there, by PostgreSQL 17's. Each dump is loaded with `psql -v ON_ERROR_STOP=1 -f` into one
-//! fresh database and by pgboot into another; `pg_dump --schema-only` and every table's row
-//! count must match.
+//! fresh database and by pgboot into another (and by pgboot streaming it, the threshold lowered:
+//! the same plan decisions and checksum); `pg_dump --schema-only` and every table's row count
+//! must match.
 
 use crate::support::*;
 
@@ -140,6 +141,36 @@ fn load_both(dump: &str, label: &str) -> (Duration, Duration) {
         row_counts(&by_pgboot.url),
         "{label}: row counts differ"
     );
+    // Streamed (the threshold lowered below the dump's size): the same plan, database and checksum.
+    let streamed = |args: &[&str], url: &str| -> Run {
+        pgboot_cmd()
+            .env("DATABASE_URL", url)
+            .env("PGBOOT_MIGRATIONS", dir.path())
+            .env("PGBOOT_STREAM_THRESHOLD", "1024")
+            .args(args)
+            .output()
+            .unwrap()
+            .into()
+    };
+    let by_stream = cluster().create_db("by_stream");
+    let splan = streamed(&["plan", "--json"], &by_stream.url);
+    assert_eq!(splan.code, 0, "{label}: {}", splan.all());
+    let splan: serde_json::Value = serde_json::from_str(&splan.stdout).unwrap();
+    let sfile = &splan["pending"][0];
+    assert_eq!(sfile["streamed"], true, "{label}: {sfile}");
+    for key in ["copy_blocks", "ignored", "mode", "transactional"] {
+        assert_eq!(sfile[key], file[key], "{label}: {key}");
+    }
+    let r = streamed(&["migrate"], &by_stream.url);
+    assert_eq!(r.code, 0, "{label}: {}", r.all());
+    assert_eq!(
+        schema_only(&by_psql.url, &[]),
+        schema_only(&by_stream.url, &[]),
+        "{label}: schemas differ (streamed)"
+    );
+    assert_eq!(counts, row_counts(&by_stream.url), "{label}: streamed");
+    let sum = "SELECT checksum FROM pgboot.schema_history";
+    assert_eq!(by_stream.one(sum), by_pgboot.one(sum), "{label}");
     (psql_time, pgboot_time)
 }
 

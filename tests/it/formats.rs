@@ -197,3 +197,25 @@ fn refused_files_apply_nothing() {
         );
     }
 }
+
+#[test]
+fn a_large_file_with_sections_is_cut_not_streamed() {
+    let db = cluster().create_db("fmt_large");
+    db.query("CREATE TABLE big (id int PRIMARY KEY, v text); INSERT INTO big SELECT g, 'x' FROM generate_series(1, 10) g");
+    // Over the (lowered) streaming threshold, with its down section at the end.
+    let mut text = String::from("-- migrate:up\n");
+    for i in 11..2000 {
+        text.push_str(&format!(
+            "INSERT INTO big VALUES ({i}, 'y') ON CONFLICT DO NOTHING;\n"
+        ));
+    }
+    text.push_str("-- migrate:down\nDROP TABLE big;\n");
+    let dir = migrations(&[("20240101000000_big.sql", &text)]);
+    let r = run(pgboot_cmd()
+        .env("DATABASE_URL", &db.url)
+        .env("PGBOOT_MIGRATIONS", dir.path())
+        .env("PGBOOT_STREAM_THRESHOLD", "4096")
+        .arg("migrate"));
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(db.count("SELECT count(*) FROM big"), 1999);
+}

@@ -25,4 +25,5 @@ mod repeatable;
 mod schema;
 mod seeds;
 mod session;
+mod streamed;
 mod verify;
