@@ -36,9 +36,11 @@ pub async fn run(cx: &Context<'_>, args: &MigrateArgs) -> Result<ExitCode> {
             for name in &plan.out_of_order {
                 tracing::warn!(migration = %name, "pending, but older than the newest applied migration; applying it anyway");
             }
+            let pending: std::collections::HashSet<*const Migration> =
+                plan.pending.iter().map(|m| *m as *const Migration).collect();
             let prepared: Vec<&apply::Prepared> = all
                 .iter()
-                .filter(|p| plan.pending.iter().any(|m| std::ptr::eq(*m, p.migration)))
+                .filter(|p| pending.contains(&(p.migration as *const Migration)))
                 .collect();
             let mut durable = Durability::new(cx.s.sync_every_file);
             let result = apply_all(cx, db, &table, &prepared, guard, &mut durable).await;
