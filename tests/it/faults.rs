@@ -411,7 +411,14 @@ fn server_crash_right_after_the_run_loses_no_recorded_file() {
     let mut failing = good.clone();
     failing.push(("031_fails.sql".into(), "SELECT 1 / 0;\n".into()));
     // (case, files, extra args, exit code, synchronous_commit inside each applied file)
-    let cases: [(&str, &[(String, String)], &[&str], i32, Vec<&str>); 3] = [
+    type Case<'a> = (
+        &'a str,
+        &'a [(String, String)],
+        &'a [&'a str],
+        i32,
+        Vec<&'a str>,
+    );
+    let cases: [Case; 3] = [
         (
             "exit 0",
             &good,
