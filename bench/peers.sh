@@ -151,3 +151,4 @@ for set in "${sets[@]}"; do
 done
 echo
 echo "each cell: median wall time of $runs rounds; for the tools, the median of the per-round ratios to \`psql -1\` (range)"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
