@@ -310,6 +310,11 @@ pub struct Global {
     #[arg(long, global = true, value_name = "MODE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock_mode: Option<LockMode>,
+    /// Make every transactional file's commit wait for the WAL flush, instead of only the run's
+    /// last commit (a successful exit means every recorded file is durable either way)
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sync_every_file: bool,
     /// Set a psql variable for :NAME, :'NAME' and :"NAME" in migrations, like psql -v (repeatable)
     #[arg(long = "var", global = true, value_name = "NAME=VALUE", value_parser = parse_var)]
     #[serde(

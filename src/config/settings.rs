@@ -67,6 +67,11 @@ pub struct Settings {
     pub history_table: String,
     #[serde(default)]
     pub lock_mode: LockMode,
+    /// Every transactional file's commit waits for its WAL flush. Off (the default): every file
+    /// of a run but the last commits with `synchronous_commit = off`, and the run ends with a
+    /// synchronous commit, which makes them all durable before pgboot exits.
+    #[serde(default, deserialize_with = "flag")]
+    pub sync_every_file: bool,
     /// psql variables for `:NAME`, `:'NAME'` and `:"NAME"` in migrations, as `psql -v NAME=value`
     /// set them: `[vars]` in the file, `PGBOOT_VAR_<NAME>`, `--var NAME=VALUE`; merged name by
     /// name, the higher layer winning. A migration's `\set` overrides them for the text after it.
@@ -76,6 +81,36 @@ pub struct Settings {
     /// Unset: nothing seeds (production).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seeds: Option<PathBuf>,
+}
+
+/// A yes/no setting: a TOML boolean, or `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off` from
+/// the environment.
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Int(i64),
+        Text(String),
+    }
+    let text = match Raw::deserialize(d)? {
+        Raw::Bool(b) => return Ok(b),
+        Raw::Int(i) => i.to_string(),
+        Raw::Text(t) => t,
+    };
+    parse_flag(&text).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "invalid value {text:?}; use true or false (also 1/0, yes/no, on/off)"
+        ))
+    })
+}
+
+fn parse_flag(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
 }
 
 fn default_migrations() -> PathBuf {

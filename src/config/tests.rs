@@ -559,12 +559,13 @@ fn connection_errors_never_show_the_password() {
 #[test]
 fn the_settings_are_listed_once() {
     let keys = keys();
-    assert_eq!(keys.len(), 20);
+    assert_eq!(keys.len(), 21);
     assert_eq!(keys[0], "database_url");
     assert_eq!(keys[16], "history_table");
     assert_eq!(keys[17], "lock_mode");
-    assert_eq!(keys[18], "vars");
-    assert_eq!(keys[19], "seeds");
+    assert_eq!(keys[18], "sync_every_file");
+    assert_eq!(keys[19], "vars");
+    assert_eq!(keys[20], "seeds");
     let v = serde_json::to_value(Settings::default()).unwrap();
     for k in v.as_object().unwrap().keys() {
         assert!(keys.contains(&k.as_str()), "{k}");
@@ -580,13 +581,14 @@ fn the_settings_are_listed_once() {
         log_format: Some(LogFormat::Text),
         history_table: Some(String::new()),
         lock_mode: Some(LockMode::Transaction),
+        sync_every_file: true,
         var: vec![("x".into(), "1".into())],
         config: Some(PathBuf::from("x")),
         seeds: Some(PathBuf::new()),
     })
     .unwrap();
     let flags = flags.as_object().unwrap();
-    assert_eq!(flags.len(), 11, "config is not a setting: {flags:?}");
+    assert_eq!(flags.len(), 12, "config is not a setting: {flags:?}");
     for k in flags.keys() {
         assert!(keys.contains(&k.as_str()), "flag {k}");
     }
@@ -667,4 +669,41 @@ fn psql_vars_merge_name_by_name_file_then_env_then_flag() {
     ));
     assert!(e.contains("psql variable name \"a-b\""), "{e}");
     assert!(e.contains("PGBOOT_VAR_a-b"), "{e}");
+}
+
+#[test]
+fn sync_every_file_is_off_by_default_and_set_by_file_env_or_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _) = load_with(None, &[], Global::default()).unwrap();
+    assert!(!s.sync_every_file);
+    let file = toml_file(&dir, "sync_every_file = true\n");
+    let (s, fig) = load_with(Some(&file), &[], Global::default()).unwrap();
+    assert!(s.sync_every_file);
+    assert_eq!(source(&fig, "sync_every_file"), "TOML file");
+    for (value, want) in [("1", true), ("on", true), ("false", false), ("No", false)] {
+        let (s, _) = load_with(
+            Some(&file),
+            &[("PGBOOT_SYNC_EVERY_FILE", value)],
+            Global::default(),
+        )
+        .unwrap();
+        assert_eq!(s.sync_every_file, want, "{value}");
+    }
+    // An absent flag does not override the layers below it; a given one sets it.
+    let off = [("PGBOOT_SYNC_EVERY_FILE", "false")];
+    let cli = Global {
+        sync_every_file: true,
+        ..Default::default()
+    };
+    let (s, fig) = load_with(None, &off, cli).unwrap();
+    assert!(s.sync_every_file);
+    assert_eq!(source(&fig, "sync_every_file"), "command line");
+    let e = config_error(load_with(
+        None,
+        &[("PGBOOT_SYNC_EVERY_FILE", "sometimes")],
+        Global::default(),
+    ));
+    assert!(e.contains("sync_every_file"), "{e}");
+    assert!(e.contains("PGBOOT_SYNC_EVERY_FILE"), "{e}");
+    assert!(e.contains("use true or false"), "{e}");
 }

@@ -27,6 +27,21 @@ pub const INVALID_INDEX: &str = "PGB06";
 /// means the owner is gone.
 const STALE: &str = "30 seconds";
 
+/// Inside a transactional file's transaction: its commit does not wait for the WAL flush.
+/// Only for the transaction, so the session (and the file's own settings) are untouched.
+pub const ASYNC_COMMIT: &str = "SET LOCAL synchronous_commit = off;\n";
+
+/// The guard for a transactional file that commits without waiting for the WAL flush (see
+/// [`ASYNC_COMMIT`]): every file of a run but the last. Consistency does not depend on it — the
+/// file commits together with its history row, so a server crash loses both or neither, and
+/// the WAL is sequential, so any later synchronous commit (the last file's, a claim, a progress
+/// record, [`super::sql::flush_sql`]) makes every earlier one durable.
+pub fn async_commit(g: &Guard) -> Guard {
+    let mut g = g.clone();
+    g.local_settings.push_str(ASYNC_COMMIT);
+    g
+}
+
 /// `DO $tag$ … $tag$` with a tag that does not occur in the body.
 fn do_block(body: &str) -> String {
     let mut tag = "pgboot".to_string();
@@ -321,6 +336,31 @@ mod tests {
         assert_eq!(decide(&heartbeat, false), Claim::Busy);
         let stale = state(&[t, t, f, f, Some("2"), f, f]);
         assert_eq!(decide(&stale, false), Claim::Resume(2));
+    }
+
+    #[test]
+    fn async_commit_is_local_to_each_file_transaction() {
+        let g = Guard::new("pgboot.schema_history", None);
+        let a = async_commit(&g);
+        let t = TableName::parse("pgboot.schema_history").unwrap();
+        let m = Migration {
+            version: 1,
+            name: "001_a".into(),
+            path: "001_a.sql".into(),
+            sql: "SELECT 1;".into(),
+            checksum: String::new(),
+            origins: Vec::new(),
+            variables: Vec::new(),
+            ..Default::default()
+        };
+        let p = file_prefix(&t, &m, &a);
+        assert!(
+            p.starts_with("BEGIN;\nSET LOCAL synchronous_commit = off;\n"),
+            "{p}"
+        );
+        assert!(!file_prefix(&t, &m, &g).contains("synchronous_commit"));
+        // The session reset after the file is the same either way: nothing to undo.
+        assert_eq!(a.reset, g.reset);
     }
 
     #[test]

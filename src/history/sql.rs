@@ -78,6 +78,17 @@ pub fn ensure_sql(t: &TableName, file_key: i64, exists: bool) -> String {
     format!("BEGIN;\nSELECT pg_advisory_xact_lock({file_key});\n{body}\nCOMMIT;")
 }
 
+/// A synchronous commit that writes WAL, so every asynchronous commit before it is durable
+/// (PostgreSQL flushes the WAL up to a synchronous commit's record, which comes after theirs).
+/// Rewrites a row this run committed with no change.
+pub fn flush_sql(t: &TableName, name: &str) -> String {
+    format!(
+        "UPDATE {} SET applied_at = applied_at WHERE name = {}",
+        t.qualified(),
+        quote_literal(name)
+    )
+}
+
 pub fn select_sql(t: &TableName) -> String {
     format!(
         "SELECT version, name, checksum, success, transactional, \

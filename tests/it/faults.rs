@@ -47,10 +47,14 @@ fn fault_set() -> FaultSet {
     FaultSet::generate(file_count(), 50, "f", 0.2)
 }
 
+/// Runs with the default durability mode, spelled out so that the suite keeps covering it: every
+/// transactional file but the run's last commits with `synchronous_commit = off` (the fault
+/// cluster has it on), so a postmaster kill can lose commits the server acknowledged.
 fn spawn_migrate(url: &str, dir: &Path) -> Child {
     pgboot_cmd()
         .env("DATABASE_URL", url)
         .env("PGBOOT_MIGRATIONS", dir)
+        .env("PGBOOT_SYNC_EVERY_FILE", "false")
         .arg("migrate")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -367,6 +371,112 @@ fn kill_9_pgboot_mid_run_then_rerun_applies_everything_exactly_once() {
 fn kill_9_postmaster_mid_run_then_recovery_and_rerun_apply_everything_exactly_once() {
     let (_, n) = kills();
     kill_suite(Kill::Postmaster, n, 0x9e37_79b9_7f4a_7c15);
+}
+
+/// kill -9 of the postmaster and all its processes, then crash recovery.
+fn crash(c: &Cluster) {
+    let pid = postmaster_pid(c);
+    assert_eq!(
+        unsafe { libc::getpgid(pid) },
+        pid,
+        "pg_ctl starts the postmaster in its own group"
+    );
+    unsafe { libc::kill(-pid, libc::SIGKILL) };
+    restart_after_crash(c);
+}
+
+/// Every transactional file but the last commits without waiting for the WAL flush. A server
+/// crash right after pgboot exits 0 — or exits 1 on a failed file — must lose nothing it
+/// recorded. `wal_writer_delay = 10s` keeps the WAL writer from flushing those commits first,
+/// so without the run's closing synchronous commit this test loses files.
+#[test]
+fn server_crash_right_after_the_run_loses_no_recorded_file() {
+    let c = Cluster::init_with(&[
+        "synchronous_commit = on",
+        "wal_writer_delay = 10s",
+        "log_min_messages = fatal",
+    ]);
+    c.start();
+    let good: Vec<(String, String)> = (1..=30)
+        .map(|v| {
+            (
+                format!("{v:03}_t.sql"),
+                format!(
+                    "CREATE TABLE t_{v:03} (id int);\nINSERT INTO t_{v:03} VALUES ({v});\n\
+                     SELECT current_setting('synchronous_commit') AS status;\n"
+                ),
+            )
+        })
+        .collect();
+    let mut failing = good.clone();
+    failing.push(("031_fails.sql".into(), "SELECT 1 / 0;\n".into()));
+    // (case, files, extra args, exit code, synchronous_commit inside each applied file)
+    type Case<'a> = (
+        &'a str,
+        &'a [(String, String)],
+        &'a [&'a str],
+        i32,
+        Vec<&'a str>,
+    );
+    let cases: [Case; 3] = [
+        (
+            "exit 0",
+            &good,
+            &[],
+            0,
+            [vec!["off"; 29], vec!["on"]].concat(),
+        ),
+        ("exit 1", &failing, &[], 1, vec!["off"; 30]),
+        (
+            "--sync-every-file",
+            &good,
+            &["--sync-every-file"],
+            0,
+            vec!["on"; 30],
+        ),
+    ];
+    for (case, files, args, code, modes) in cases {
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_str()))
+            .collect();
+        let dir = migrations(&refs);
+        let db = c.create_db("durable");
+        let r = pgboot(&db.url, dir.path(), &[&["migrate"], args].concat());
+        assert_eq!(r.code, code, "{case}: {}", r.all());
+        let seen: Vec<&str> = r
+            .stderr
+            .lines()
+            .filter_map(|l| l.split("status: ").nth(1))
+            .map(|v| v.split_whitespace().next().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            seen, modes,
+            "{case}: synchronous_commit per file\n{}",
+            r.stderr
+        );
+        crash(&c);
+        let recorded = count(
+            &db.url,
+            "SELECT count(*) FROM pgboot.schema_history WHERE success",
+        );
+        let tables = count(
+            &db.url,
+            "SELECT count(*) FROM pg_class WHERE relname LIKE 't\\_%' AND relkind = 'r'",
+        );
+        assert_eq!(
+            (recorded, tables),
+            (30, 30),
+            "{case}: files recorded and tables kept after a crash right after exit {code}"
+        );
+        let sum: Vec<String> = (1..=30)
+            .map(|v| format!("(SELECT count(*) FROM t_{v:03})"))
+            .collect();
+        let rows = count(&db.url, &format!("SELECT {}", sum.join(" + ")));
+        assert_eq!(rows, 30, "{case}: rows kept");
+        drop(db);
+    }
+    c.stop();
 }
 
 #[test]
