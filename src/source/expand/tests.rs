@@ -249,3 +249,32 @@ fn paths_are_normalised_lexically() {
     );
     assert_eq!(normalize_path(Path::new("../x")), PathBuf::from("../x"));
 }
+
+#[test]
+fn the_quick_check_never_hides_a_variable() {
+    for with in [
+        "SELECT :x;",
+        "SELECT :'x';",
+        "SELECT :\"x\";",
+        "SELECT a:::x;",
+        "SELECT :é;",
+        "SELECT 1:_x;",
+    ] {
+        assert!(super::may_have_variable(with), "{with}");
+    }
+    for without in [
+        "SELECT a::text, '{}'::jsonb;",
+        "CREATE TABLE t (id int);",
+        "SELECT 'a: b';",
+        "SELECT x ::int;",
+    ] {
+        assert!(!super::may_have_variable(without), "{without}");
+    }
+    // Whatever the quick check says, expansion agrees with the full check.
+    proptest::proptest!(|(text in "[a-z: '\"\\\\\n;]{0,40}")| {
+        let full = !crate::sql::variables(&text).is_empty();
+        if full {
+            proptest::prop_assert!(super::may_have_variable(&text), "{:?}", text);
+        }
+    });
+}
