@@ -52,8 +52,9 @@ pub enum Loaded {
 /// Reads a file whole when its text is at most `threshold` bytes; otherwise scans it streaming
 /// and, unless it must fall back, returns only its summary.
 pub fn load(path: &Path, compression: Compression, threshold: u64) -> Result<Loaded> {
-    let mut head = Vec::new();
-    let (reader, empty) = open(path, compression)?;
+    let (reader, empty, len) = open(path, compression)?;
+    // A plain file's size is known: one allocation, no growing reads.
+    let mut head = Vec::with_capacity(len.min(threshold).saturating_add(1) as usize);
     reader
         .take(threshold.saturating_add(1))
         .read_to_end(&mut head)
@@ -69,12 +70,14 @@ pub fn load(path: &Path, compression: Compression, threshold: u64) -> Result<Loa
 }
 
 /// Opens a file through its decompressor; also says whether the file is empty.
-fn open(path: &Path, compression: Compression) -> Result<(Box<dyn Read + Send>, bool)> {
+/// The file's text as a reader, whether the file is empty, and (for a plain file) its size.
+fn open(path: &Path, compression: Compression) -> Result<(Box<dyn Read + Send>, bool, u64)> {
     let file =
         std::fs::File::open(path).map_err(|e| Error::Source(format!("{}: {e}", path.display())))?;
-    let empty = file.metadata().is_ok_and(|m| m.len() == 0);
+    let size = file.metadata().map_or(0, |m| m.len());
+    let empty = size == 0;
     if compression == Compression::None {
-        return Ok((Box::new(file), empty));
+        return Ok((Box::new(file), empty, size));
     }
     // The decoders write; a thread runs one into a bounded channel that this end reads.
     let (tx, rx) = sync_channel::<Vec<u8>>(4);
@@ -94,6 +97,7 @@ fn open(path: &Path, compression: Compression) -> Result<(Box<dyn Read + Send>, 
             handle: Some(handle),
         }),
         empty,
+        0,
     ))
 }
 
@@ -184,7 +188,7 @@ impl TextLines {
     pub fn open(path: &Path) -> Result<TextLines> {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         let compression = Compression::split(&name).1;
-        let (reader, empty) = open(path, compression)?;
+        let (reader, empty, _) = open(path, compression)?;
         Ok(TextLines {
             path: path.to_owned(),
             compression,
@@ -259,7 +263,7 @@ impl TextLines {
         let offset = self.offset + at;
         let line = open(&self.path, self.compression)
             .ok()
-            .map(|(r, _)| {
+            .map(|(r, _, _)| {
                 1 + io::BufReader::new(r)
                     .take(offset as u64)
                     .bytes()
