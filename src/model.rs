@@ -255,6 +255,9 @@ pub struct Applied {
     /// The run that started a non-transactional file and has not finished it.
     pub run_id: Option<String>,
     pub kind: Kind,
+    /// An adopted row (`kind = adopted`): the tool that applied it, as the history's
+    /// `adopted_from` column names it (`flyway`, `dbmate`, …).
+    pub adopted_from: Option<String>,
 }
 
 impl Applied {

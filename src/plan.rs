@@ -255,6 +255,7 @@ mod tests {
             error: None,
             run_id: None,
             kind: Kind::Migrate,
+            adopted_from: None,
         }
     }
 

@@ -15,7 +15,7 @@ pub async fn run(cx: &Context<'_>, json: bool) -> Result<ExitCode> {
     let (target, tls) = cx.target()?;
     let db = cx.connect(&target, &tls).await?;
     let applied = history::load(&db, &table).await?;
-    let view = StatusView(plan::status(&applied, &files));
+    let view = StatusView::new(plan::status(&applied, &files), &applied);
     crate::report::emit(&view, json);
     indexes::warn(&indexes::invalid(&db).await?);
     Ok(ExitCode::SUCCESS)

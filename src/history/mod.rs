@@ -43,6 +43,7 @@ fn parse_rows(t: &TableName, msgs: &[SimpleQueryMessage]) -> Result<Vec<Applied>
                 progress: r.get(8).and_then(|v| v.parse().ok()),
                 error: text(r, 9),
                 run_id: text(r, 10),
+                adopted_from: text(r, 11),
             });
         }
     }

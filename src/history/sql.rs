@@ -93,7 +93,7 @@ pub fn select_sql(t: &TableName) -> String {
     format!(
         "SELECT version, name, checksum, success, transactional, \
          to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), execution_ms, \
-         kind, progress, error, run_id FROM {} ORDER BY version, name",
+         kind, progress, error, run_id, adopted_from FROM {} ORDER BY version, name",
         t.qualified()
     )
 }

@@ -9,6 +9,7 @@ use crate::checks::baseline::Detection;
 use crate::checks::repair::Action;
 use crate::checks::tenancy::{self, Finding};
 use crate::checks::verify::{IdempotencyProblem, Info};
+use crate::model::{Applied, Kind};
 use crate::plan::StatusRow;
 
 mod plan;
@@ -22,22 +23,63 @@ pub trait View: Serialize {
 /// `pgboot status`: a JSON array, or a table.
 #[derive(Debug, Serialize)]
 #[serde(transparent)]
-pub struct StatusView(pub Vec<StatusRow>);
+pub struct StatusView(pub Vec<StatusLine>);
+
+/// A status row with the tool that applied it, for a row `adopt` recorded (`adopted_from`,
+/// null otherwise).
+#[derive(Debug, Serialize)]
+pub struct StatusLine {
+    #[serde(flatten)]
+    pub row: StatusRow,
+    pub adopted_from: Option<String>,
+}
+
+impl StatusView {
+    /// The rows, each adopted row with its history row's `adopted_from`.
+    pub fn new(rows: Vec<StatusRow>, history: &[Applied]) -> StatusView {
+        let from = |r: &StatusRow| match r.kind {
+            Kind::Adopted(_) => history
+                .iter()
+                .find(|a| a.name == r.name && a.kind.versioned())
+                .and_then(|a| a.adopted_from.clone()),
+            _ => None,
+        };
+        let lines = rows.into_iter().map(|row| StatusLine {
+            adopted_from: from(&row),
+            row,
+        });
+        StatusView(lines.collect())
+    }
+}
+
+impl StatusLine {
+    /// `adopted (flyway)` for an adopted row, else the kind.
+    fn kind_text(&self) -> String {
+        match &self.adopted_from {
+            Some(tool) => format!("{} ({tool})", self.row.kind.as_str()),
+            None => self.row.kind.as_str().to_owned(),
+        }
+    }
+}
 
 impl View for StatusView {
     fn text(&self) -> String {
+        let kinds: Vec<String> = self.0.iter().map(StatusLine::kind_text).collect();
+        // As wide as the longest kind (`adopted (golang-migrate)`), at least 10.
+        let k = kinds.iter().map(|x| x.chars().count()).fold(10, usize::max);
         let mut s = format!(
-            "{:<16} {:<40} {:<10} {:<11} {:<4} {:<25} {:>10}\n",
+            "{:<16} {:<40} {:<k$} {:<11} {:<4} {:<25} {:>10}\n",
             "VERSION", "NAME", "KIND", "STATE", "RUNS", "APPLIED_AT", "MS"
         );
-        for r in &self.0 {
+        for (l, kind) in self.0.iter().zip(&kinds) {
+            let r = &l.row;
             let ms = r.execution_ms.map(|m| format!("{m:.1}"));
             let _ = writeln!(
                 s,
-                "{:<16} {:<40} {:<10} {:<11} {:<4} {:<25} {:>10}",
+                "{:<16} {:<40} {:<k$} {:<11} {:<4} {:<25} {:>10}",
                 r.version,
                 r.name,
-                r.kind.as_str(),
+                kind,
                 r.state.as_str(),
                 if r.will_run { "yes" } else { "no" },
                 r.applied_at.as_deref().unwrap_or("-"),
@@ -359,5 +401,69 @@ impl View for ConfigView {
             }
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::State;
+
+    fn row(name: &str, kind: Kind) -> StatusRow {
+        StatusRow {
+            version: 1,
+            name: name.into(),
+            kind,
+            state: State::Applied,
+            will_run: false,
+            checksum: "sha256-lf:x".into(),
+            applied_at: Some("2026-01-01T00:00:00.000Z".into()),
+            execution_ms: Some(1.0),
+            progress: None,
+        }
+    }
+
+    #[test]
+    fn status_names_the_tool_of_an_adopted_row() {
+        let history = [
+            Applied {
+                name: "001_a".into(),
+                kind: Kind::Adopted(""),
+                adopted_from: Some("golang-migrate".into()),
+                ..Default::default()
+            },
+            Applied {
+                name: "002_b".into(),
+                ..Default::default()
+            },
+        ];
+        let rows = vec![row("001_a", Kind::Adopted("")), row("002_b", Kind::Migrate)];
+        let v = StatusView::new(rows, &history);
+        let text = v.text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[1].contains(" adopted (golang-migrate) applied "),
+            "{text}"
+        );
+        assert!(
+            lines[2].contains(" migrate                  applied "),
+            "{text}"
+        );
+        let state = |l: &str| l.find("STATE").or_else(|| l.find("applied"));
+        assert!(lines.iter().all(|l| state(l) == state(lines[0])), "{text}");
+        let j = serde_json::to_value(&v).unwrap();
+        assert_eq!(j[0]["kind"], "adopted");
+        assert_eq!(j[0]["adopted_from"], "golang-migrate");
+        assert_eq!(j[1]["adopted_from"], serde_json::Value::Null);
+        assert_eq!(j[1]["state"], "applied");
+        // No adopted row: the table is as wide as before.
+        let plain = StatusView::new(vec![row("002_b", Kind::Migrate)], &history).text();
+        assert!(
+            plain.starts_with(&format!(
+                "{:<16} {:<40} KIND       STATE",
+                "VERSION", "NAME"
+            )),
+            "{plain}"
+        );
     }
 }

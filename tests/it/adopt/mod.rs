@@ -93,6 +93,17 @@ fn force_adds_to_an_older_pgboot_history_and_upgrades_its_table() {
     );
     assert!(!r.all().contains(PASSWORD));
     assert_eq!(history(&db), ["001_a:migrate:-", "002_b:adopted:dbmate"]);
+    let r = pgboot(&db.url, dir.path(), &["status"]);
+    let kind = |name: &str| {
+        let l = r.stdout.lines().find(|l| l.contains(name)).unwrap_or("");
+        l.split_whitespace()
+            .skip(2)
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(kind("001_a"), "migrate applied", "{}", r.stdout);
+    assert_eq!(kind("002_b"), "adopted (dbmate)", "{}", r.stdout);
     let r = pgboot(&db.url, dir.path(), &["migrate"]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert_eq!(

@@ -141,6 +141,57 @@ fn flyway_history_changed_missing_gap_and_repeatable_are_reported_not_guessed() 
             "V3__three:adopted:flyway"
         ]
     );
+    // status names the tool: in the kind column, and as `adopted_from` (null for the others).
+    let r = pgboot(&db.url, dir.path(), &["status"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let line = |name: &str| {
+        let l = r.stdout.lines().find(|l| l.contains(name));
+        l.unwrap_or_else(|| panic!("no {name}: {}", r.stdout))
+            .to_owned()
+    };
+    let kind_state = |name: &str| -> Vec<String> {
+        let l = line(name);
+        l.split_whitespace()
+            .skip(2)
+            .take(3)
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(kind_state("V1__init"), ["adopted", "(flyway)", "applied"]);
+    assert_eq!(kind_state("V2__gap"), ["migrate", "pending", "yes"]);
+    let header = r.stdout.lines().next().unwrap();
+    assert_eq!(
+        header.find("STATE"),
+        line("V1__init").find("applied"),
+        "the columns stay aligned: {}",
+        r.stdout
+    );
+    let v = json(&pgboot(&db.url, dir.path(), &["status", "--json"]));
+    // By name (the order of status rows is not what this test is about).
+    let from: std::collections::BTreeMap<&str, (&str, Option<&str>)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let kind = r["kind"].as_str().unwrap();
+            assert!(r.get("adopted_from").is_some(), "{r}");
+            (
+                r["name"].as_str().unwrap(),
+                (kind, r["adopted_from"].as_str()),
+            )
+        })
+        .collect();
+    let adopted = ("adopted", Some("flyway"));
+    assert_eq!(
+        from.into_iter().collect::<Vec<_>>(),
+        [
+            ("V1.1__add", adopted),
+            ("V1__init", adopted),
+            ("V2__gap", ("migrate", None)),
+            ("V3__three", adopted),
+            ("V4__new", ("migrate", None))
+        ]
+    );
     let r = pgboot(&db.url, dir.path(), &["migrate"]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(
