@@ -7,8 +7,9 @@ use std::process::ExitCode;
 use super::Context;
 use crate::cli::MigrateArgs;
 use crate::error::{Error, Result};
+use crate::history;
 use crate::model::{Kind, Migration};
-use crate::plan::Plan;
+use crate::plan::{self, Plan};
 use crate::repeatable::Why;
 use crate::source::{self, Discovery};
 
@@ -45,11 +46,29 @@ pub async fn run(cx: &Context<'_>) -> Result<ExitCode> {
     if cx.s.seeds.is_none() {
         return Err(Error::Config(NOT_CONFIGURED.into()));
     }
+    migrated(cx).await?;
     let args = MigrateArgs {
         seeds_only: true,
         ..MigrateArgs::default()
     };
     super::migrate::run(cx, &args).await
+}
+
+/// Refuses an unmigrated database (or history that disagrees with the files) before anything is
+/// written: the history is read without being created, on a connection of its own. Migrate's
+/// path, which `seed` then takes, creates the table before it plans and checks again under the
+/// lock (a migrate may have run in between).
+async fn migrated(cx: &Context<'_>) -> Result<()> {
+    let table = cx.table()?;
+    let files = files(cx, cx.discover()?, true)?;
+    let (target, tls) = cx.target()?;
+    let db = cx.connect(&target, &tls).await?;
+    let rows = history::load(&db, &table).await?;
+    let plan = plan::plan(&rows, &files);
+    if !plan.problems.is_empty() {
+        return Err(Error::History(plan.problems));
+    }
+    only_seeds(&plan)
 }
 
 const NOT_CONFIGURED: &str = "pgboot seed: no seeds directory is configured, and nothing seeds unless configured; set --seeds DIR, PGBOOT_SEEDS or seeds in pgboot.toml (for development and CI databases only)";

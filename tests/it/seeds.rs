@@ -196,6 +196,12 @@ fn seed_command_applies_only_seeds_to_a_migrated_database() {
         r.stderr
     );
     assert_eq!(db.one("SELECT to_regclass('runs')::text"), None);
+    // ... and writes nothing: not even the history table or its schema.
+    assert_eq!(
+        db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'pgboot'"),
+        0,
+        "the refusal created the history schema"
+    );
 
     assert_eq!(pgboot(&db.url, dir.path(), &["migrate"]).code, 0);
     // --seeds as a flag this time. The always file is left to migrate.
