@@ -112,14 +112,14 @@ pub struct CreateDatabase {
 
 #[derive(Debug, Args)]
 pub struct BaselineArgs {
-    /// Record every file up to and including this version as applied (kind `baseline`).
+    /// Record every file up to and including this version as applied (kind `baseline`); dotted versions compare part by part (1.2 < 1.10).
     #[arg(
         long,
         value_name = "VERSION",
         conflicts_with = "detect",
         required_unless_present_any = ["detect", "from"]
     )]
-    pub through: Option<i64>,
+    pub through: Option<String>,
     /// Replay the files in a scratch database and propose the longest prefix whose catalog equals the database's.
     #[arg(long)]
     pub detect: bool,

@@ -19,6 +19,7 @@ use crate::model::Migration;
 use crate::pg::db::Db;
 use crate::pg::shutdown::Shutdown;
 use crate::pg::tls::Tls;
+use crate::source::format::version_parts;
 
 /// Other tools' history tables: not part of the schema the files build, so left out of the
 /// comparison (with their sequences, indexes and constraints).
@@ -45,6 +46,52 @@ pub fn foreign_history(line: &str) -> bool {
 
 fn without_foreign(lines: Vec<String>) -> Vec<String> {
     lines.into_iter().filter(|l| !foreign_history(l)).collect()
+}
+
+/// A file's version as numbers to order by (`V1.10__x.sql`: [1, 10]; `001_x.sql`: [1]).
+fn parts(m: &Migration) -> Vec<u64> {
+    version_parts(&m.version_text).unwrap_or_else(|| vec![m.version.max(0) as u64])
+}
+
+/// A version as `--through` takes it back: its numbers joined by dots (`1.10`, `2`). Pure.
+pub fn version_of(m: &Migration) -> String {
+    let p: Vec<String> = parts(m).iter().map(u64::to_string).collect();
+    p.join(".")
+}
+
+/// `--through V`: the versioned files (in run order) up to and including version `v`, compared
+/// in dotted-numeric order (`1.2` < `1.10` < `2`; `002` is `2`, `1.0` is `1`). Err: `v` is no
+/// version, or no file has it (the message names the nearest versions). Pure.
+pub fn through<'a>(
+    files: &'a [Migration],
+    v: &str,
+) -> std::result::Result<Vec<&'a Migration>, String> {
+    let Some(want) = version_parts(v.trim()) else {
+        return Err(format!(
+            "baseline --through {v}: not a version; give a file's version as its name writes it (1, 002, 1.10)"
+        ));
+    };
+    if files.iter().any(|m| parts(m) == want) {
+        return Ok(files.iter().filter(|m| parts(m) <= want).collect());
+    }
+    let named = |m: &Migration| format!("{} ({})", version_of(m), m.file_name());
+    let below = files
+        .iter()
+        .filter(|m| parts(m) < want)
+        .max_by_key(|m| parts(m));
+    let above = files
+        .iter()
+        .filter(|m| parts(m) > want)
+        .min_by_key(|m| parts(m));
+    let nearest = match (below, above) {
+        (Some(b), Some(a)) => format!("the nearest are {} and {}", named(b), named(a)),
+        (Some(b), None) => format!("the last file is {}", named(b)),
+        (None, Some(a)) => format!("the first file is {}", named(a)),
+        (None, None) => "there are no migration files".to_owned(),
+    };
+    Err(format!(
+        "baseline --through {v}: no migration file has version {v}; {nearest}"
+    ))
 }
 
 /// The comparison after `files` files.
@@ -102,8 +149,8 @@ pub struct Detection {
     pub closest: usize,
     /// The last file of that prefix (None: no file).
     pub closest_name: Option<String>,
-    /// Its version: what `--through` takes.
-    pub closest_version: Option<i64>,
+    /// Its version: what `--through` takes (`2`, `1.10`).
+    pub closest_version: Option<String>,
     /// At `closest`: `+ line` only in the target, `- line` only after replaying the files.
     /// Full snapshot lines where the shapes were equal, else shape lines.
     pub differences: Vec<String>,
@@ -209,7 +256,7 @@ pub async fn detect(
             exact,
             closest: best.files,
             closest_name: last.map(Migration::file_name),
-            closest_version: last.map(|m| m.version),
+            closest_version: last.map(version_of),
             differences: best.full_diff.unwrap_or(best.shape_diff),
             shape_only,
             also_matches,
@@ -299,6 +346,100 @@ mod tests {
         let points = [p(0, 5, None), p(1, 2, None), p(2, 2, None)];
         assert_eq!(choose(&points).map(|p| p.files), Some(2));
         assert_eq!(choose(&[]), None);
+    }
+
+    fn file(name: &str, version_text: &str) -> Migration {
+        Migration {
+            version: version_text
+                .split(['.', '_'])
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap(),
+            version_text: version_text.into(),
+            name: name.into(),
+            path: format!("migrations/{name}.sql").into(),
+            ..Default::default()
+        }
+    }
+
+    fn names(files: &[&Migration]) -> Vec<String> {
+        files.iter().map(|m| m.name.clone()).collect()
+    }
+
+    #[test]
+    fn through_compares_dotted_versions_part_by_part() {
+        // In run order: 1 < 1.2 < 1.10 < 2.
+        let files = [
+            file("V1__a", "1"),
+            file("V1.2__b", "1.2"),
+            file("V1.10__c", "1.10"),
+            file("V2__d", "2"),
+        ];
+        assert_eq!(
+            names(&through(&files, "1.10").unwrap()),
+            ["V1__a", "V1.2__b", "V1.10__c"]
+        );
+        assert_eq!(
+            names(&through(&files, "1.2").unwrap()),
+            ["V1__a", "V1.2__b"]
+        );
+        assert_eq!(names(&through(&files, "1").unwrap()), ["V1__a"]);
+        // 1.0 is 1, and 1_10 is 1.10, as Flyway reads them.
+        assert_eq!(names(&through(&files, "1.0").unwrap()), ["V1__a"]);
+        assert_eq!(through(&files, "1_10").unwrap().len(), 3);
+        assert_eq!(through(&files, "2").unwrap().len(), 4);
+        assert_eq!(version_of(&files[2]), "1.10");
+    }
+
+    #[test]
+    fn through_a_version_no_file_has_names_the_nearest() {
+        let files = [
+            file("V1__a", "1"),
+            file("V1.2__b", "1.2"),
+            file("V1.10__c", "1.10"),
+        ];
+        let e = through(&files, "1.5").unwrap_err();
+        assert_eq!(
+            e,
+            "baseline --through 1.5: no migration file has version 1.5; the nearest are \
+             1.2 (V1.2__b.sql) and 1.10 (V1.10__c.sql)"
+        );
+        assert!(through(&files, "0")
+            .unwrap_err()
+            .ends_with("the first file is 1 (V1__a.sql)"));
+        assert!(through(&files, "3")
+            .unwrap_err()
+            .ends_with("the last file is 1.10 (V1.10__c.sql)"));
+        assert!(through(&[], "1")
+            .unwrap_err()
+            .ends_with("there are no migration files"));
+        assert!(through(&files, "1.x")
+            .unwrap_err()
+            .contains("not a version"));
+        assert!(through(&files, "").unwrap_err().contains("not a version"));
+    }
+
+    #[test]
+    fn through_reads_zero_padded_numbers_and_keeps_files_that_share_a_version() {
+        let files = [
+            file("001_a", "001"),
+            file("002_b", "002"),
+            file("002_c", "002"),
+            file("010_d", "010"),
+        ];
+        assert_eq!(
+            names(&through(&files, "2").unwrap()),
+            ["001_a", "002_b", "002_c"]
+        );
+        assert_eq!(names(&through(&files, "002").unwrap()).len(), 3);
+        assert_eq!(through(&files, "10").unwrap().len(), 4);
+        assert_eq!(version_of(&files[3]), "10");
+        let e = through(&files, "3").unwrap_err();
+        assert!(
+            e.ends_with("the nearest are 2 (002_c.sql) and 10 (010_d.sql)"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -30,6 +30,11 @@ pub async fn run(cx: &Context<'_>, args: &BaselineArgs) -> Result<ExitCode> {
         // The replay reads each file's text: large files are read whole here.
         crate::source::hold_in_memory(&mut found.migrations)?;
     }
+    // A version no file has is refused before connecting.
+    let through: Option<Vec<&Migration>> = match &args.through {
+        Some(v) => Some(baseline::through(&found.migrations, v).map_err(Error::Config)?),
+        None => None,
+    };
     let (target, tls) = cx.target()?;
     let db = cx.connect(&target, &tls).await?;
     cx.shutdown.set_cancel(Some(db.canceller()));
@@ -44,9 +49,9 @@ pub async fn run(cx: &Context<'_>, args: &BaselineArgs) -> Result<ExitCode> {
     };
     cx.shutdown.set_cancel(None);
     // The files to record: through --through's version, or the prefix that matched exactly.
-    let files: Vec<&Migration> = match (&detected, args.through) {
+    let files: Vec<&Migration> = match (&detected, through) {
         (Some(d), _) => found.migrations.iter().take(d.exact.unwrap_or(0)).collect(),
-        (None, Some(v)) => found.migrations.iter().filter(|m| m.version <= v).collect(),
+        (None, Some(files)) => files,
         (None, None) => Vec::new(),
     };
     let files: Vec<&Migration> = files
@@ -54,8 +59,8 @@ pub async fn run(cx: &Context<'_>, args: &BaselineArgs) -> Result<ExitCode> {
         .filter(|m| !applied.iter().any(|a| a.name == m.name))
         .collect();
     let through = match &detected {
-        Some(d) => d.exact.filter(|&n| n > 0).and(d.closest_version),
-        None => args.through,
+        Some(d) => d.exact.filter(|&n| n > 0).and(d.closest_version.clone()),
+        None => args.through.clone(),
     };
     let write = args.yes && !files.is_empty();
     if write {

@@ -88,7 +88,7 @@ fn detect_proposes_exactly_n_for_a_database_built_from_files_1_to_n() {
         assert_eq!(r.code, 0, "N = {n}: {}", r.all());
         let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
         assert_eq!(v["detected"]["exact"], n, "N = {n}: {v:#}");
-        assert_eq!(v["through"], n, "N = {n}: {v:#}");
+        assert_eq!(v["through"], n.to_string(), "N = {n}: {v:#}");
         assert_eq!(v["record"].as_array().unwrap().len(), n, "N = {n}: {v:#}");
         assert_eq!(v["written"], false);
         assert!(no_pgboot_schema(&db), "N = {n}: wrote without --yes");
@@ -270,6 +270,67 @@ fn baseline_through_records_without_running() {
         )
         .as_deref(),
         Some("001_a:baseline,002_b:baseline,003_c:migrate")
+    );
+}
+
+#[test]
+fn baseline_through_a_dotted_version_compares_it_part_by_part() {
+    let db = cluster().create_db("through_dotted");
+    // Run order: 1, 1.2, 1.10, 2 (1.10 is not 1.1, nor before 1.2).
+    let dir = migrations(&[
+        ("V1__a.sql", "CREATE TABLE a (id int);"),
+        ("V1.10__c.sql", "CREATE TABLE c (id int);"),
+        ("V1.2__b.sql", "CREATE TABLE b (id int);"),
+        ("V2__d.sql", "CREATE TABLE d (id int);"),
+    ]);
+    db.query("CREATE TABLE a (id int); CREATE TABLE b (id int); CREATE TABLE c (id int);");
+    // A version no file has: refused, naming the nearest, before anything is written.
+    let r = pgboot(
+        &db.url,
+        dir.path(),
+        &["baseline", "--through", "1.5", "--yes"],
+    );
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr.contains(
+            "no migration file has version 1.5; the nearest are 1.2 (V1.2__b.sql) and 1.10 (V1.10__c.sql)"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(no_pgboot_schema(&db), "wrote after refusing");
+    let r = pgboot(
+        &db.url,
+        dir.path(),
+        &["baseline", "--through", "1.10", "--json"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["through"], "1.10", "{v:#}");
+    assert_eq!(
+        v["record"],
+        serde_json::json!(["V1__a", "V1.2__b", "V1.10__c"])
+    );
+    let r = pgboot(
+        &db.url,
+        dir.path(),
+        &["baseline", "--through", "1.10", "--yes"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("baseline through version 1.10: recorded 3 file(s)"),
+        "{}",
+        r.stdout
+    );
+    let r = pgboot(&db.url, dir.path(), &["migrate"]);
+    assert_eq!(r.code, 0, "a baselined file ran again: {}", r.all());
+    assert_eq!(
+        db.one(
+            "SELECT string_agg(name || ':' || kind, ',' ORDER BY name) FROM pgboot.schema_history"
+        )
+        .as_deref(),
+        Some("V1.10__c:baseline,V1.2__b:baseline,V1__a:baseline,V2__d:migrate")
     );
 }
 

@@ -144,7 +144,8 @@ impl View for VerifyView {
 /// `pgboot baseline`.
 #[derive(Debug, Serialize)]
 pub struct BaselineView {
-    pub through: Option<i64>,
+    /// The version recorded through (`2`, `1.10`), as `--through` took it or `--detect` found it.
+    pub through: Option<String>,
     /// `--detect`: what the replay found.
     pub detected: Option<Detection>,
     pub record: Vec<String>,
@@ -201,14 +202,12 @@ impl View for BaselineView {
                             d.differences.len() - SHOWN_DIFFERENCES
                         );
                     }
-                    let v = d
-                        .closest_version
-                        .map_or("VERSION".to_owned(), |v| v.to_string());
+                    let v = d.closest_version.as_deref().unwrap_or("VERSION");
                     let _ = writeln!(s, "nothing is proposed: if these differences are expected, record through that file with `pgboot baseline --through {v} --yes`");
                 }
             }
         }
-        match self.through {
+        match &self.through {
             Some(v) => {
                 let verb = match self.written {
                     true => "recorded",
