@@ -25,22 +25,14 @@ pub struct Info {
 impl Info {
     /// `001_a.sql:3 CREATE INDEX t_idx: its second run changes the catalog until 066_b.sql undoes it (+ index public.t t_idx); not a finding`
     pub fn headline(&self) -> String {
-        let at = match self.line {
-            Some(l) => format!("{}:{l}", self.file),
-            None => self.file.clone(),
-        };
-        let what = self
-            .statement
-            .as_deref()
-            .map(|s| format!(" {s}"))
-            .unwrap_or_default();
+        let at = super::place(&self.file, self.line, self.statement.as_deref());
         let first = self.diff.first().map(String::as_str).unwrap_or("");
         let more = match self.diff.len() {
             0 | 1 => String::new(),
             n => format!(" and {} more", n - 1),
         };
         format!(
-            "{at}{what}: its second run changes the catalog until {} undoes it ({first}{more}); not a finding",
+            "{at}: its second run changes the catalog until {} undoes it ({first}{more}); not a finding",
             self.undone_by
         )
     }

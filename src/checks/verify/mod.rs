@@ -69,22 +69,28 @@ pub struct IdempotencyProblem {
 impl IdempotencyProblem {
     /// `001_initial_schema.sql:13 CREATE TABLE tenants is not idempotent: relation "tenants" already exists; use IF NOT EXISTS`
     pub fn headline(&self) -> String {
-        let at = match self.line {
-            Some(l) => format!("{}:{l}", self.file),
-            None => self.file.clone(),
-        };
-        let what = self
-            .statement
-            .as_deref()
-            .map(|s| format!(" {s}"))
-            .unwrap_or_default();
+        let at = place(&self.file, self.line, self.statement.as_deref());
         let advice = self
             .advice
             .as_deref()
             .map(|a| format!("; {a}"))
             .unwrap_or_default();
-        format!("{at}{what} is not idempotent: {}{advice}", self.message)
+        format!("{at} is not idempotent: {}{advice}", self.message)
     }
+}
+
+/// Where a finding or an info line is: `001_a.sql:13 CREATE TABLE tenants`, `001_a.sql:13`
+/// without a statement, `001_a.sql` without a line. Pure.
+pub(super) fn place(file: &str, line: Option<usize>, statement: Option<&str>) -> String {
+    let mut at = match line {
+        Some(l) => format!("{file}:{l}"),
+        None => file.to_owned(),
+    };
+    if let Some(s) = statement {
+        at.push(' ');
+        at.push_str(s);
+    }
+    at
 }
 
 /// The fields, plus the `headline` a person reads.
@@ -251,6 +257,20 @@ mod tests {
             p.headline(),
             "001_initial_schema.sql:13 CREATE TABLE tenants is not idempotent: relation \"tenants\" already exists; use IF NOT EXISTS"
         );
+    }
+
+    #[test]
+    fn place_names_what_it_has() {
+        assert_eq!(
+            place("a.sql", Some(3), Some("INSERT INTO")),
+            "a.sql:3 INSERT INTO"
+        );
+        assert_eq!(place("a.sql", Some(3), None), "a.sql:3");
+        assert_eq!(
+            place("a.sql", None, Some("INSERT INTO")),
+            "a.sql INSERT INTO"
+        );
+        assert_eq!(place("a.sql", None, None), "a.sql");
     }
 
     #[test]
