@@ -86,7 +86,7 @@ fn detect_proposes_exactly_n_for_a_database_built_from_files_1_to_n() {
         build_with_psql(&db, dir.path(), n);
         let r = pgboot(&db.url, dir.path(), &["baseline", "--detect", "--json"]);
         assert_eq!(r.code, 0, "N = {n}: {}", r.all());
-        let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+        let v = r.json();
         assert_eq!(v["detected"]["exact"], n, "N = {n}: {v:#}");
         assert_eq!(v["through"], n.to_string(), "N = {n}: {v:#}");
         assert_eq!(v["record"].as_array().unwrap().len(), n, "N = {n}: {v:#}");
@@ -108,21 +108,9 @@ fn detect_on_a_database_with_a_hand_made_change_proposes_nothing_and_lists_it() 
     db.query("CREATE INDEX hotfix_idx ON w (id); ALTER TABLE t ALTER COLUMN a SET DEFAULT 'x'");
     let r = pgboot(&db.url, dir.path(), &["baseline", "--detect", "--yes"]);
     assert_eq!(r.code, 7, "{}", r.all());
-    assert!(
-        r.stdout.contains("no prefix of the files matches the database's catalog exactly; the closest is after 8 file(s), through 008_w.sql, with 1 difference(s)"),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        r.stdout.contains("+ index public.w hotfix_idx"),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        r.stdout.contains("`pgboot baseline --through 8 --yes`"),
-        "{}",
-        r.stdout
-    );
+    assert_contains(&r.stdout, "no prefix of the files matches the database's catalog exactly; the closest is after 8 file(s), through 008_w.sql, with 1 difference(s)");
+    assert_contains(&r.stdout, "+ index public.w hotfix_idx");
+    assert_contains(&r.stdout, "`pgboot baseline --through 8 --yes`");
     assert!(no_pgboot_schema(&db), "wrote without an exact match");
     // The closest prefix, its one shape difference, the command to record through it.
     let _s = snap::settings().bind_to_scope();
@@ -131,7 +119,7 @@ fn detect_on_a_database_with_a_hand_made_change_proposes_nothing_and_lists_it() 
     db.query("DROP INDEX hotfix_idx");
     let r = pgboot(&db.url, dir.path(), &["baseline", "--detect", "--json"]);
     assert_eq!(r.code, 7, "{}", r.all());
-    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let v = r.json();
     assert_eq!(v["detected"]["exact"], serde_json::Value::Null);
     assert_eq!(v["detected"]["closest"], 8);
     assert_eq!(v["detected"]["shape_only"], false);
@@ -162,12 +150,9 @@ fn detect_names_data_only_files_it_cannot_tell_apart() {
     build_with_psql(&db, dir.path(), 1);
     let r = pgboot(&db.url, dir.path(), &["baseline", "--detect"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        r.stdout.contains(
-            "note: it matches after 1 file(s) too: files 2 to 2 change nothing the catalog shows"
-        ),
-        "{}",
-        r.stdout
+    assert_contains(
+        &r.stdout,
+        "note: it matches after 1 file(s) too: files 2 to 2 change nothing the catalog shows",
     );
 }
 
@@ -179,7 +164,7 @@ fn detect_on_the_repository_migrations_built_by_psql_proposes_the_last_file() {
     build_with_psql(&db, dir.path(), files.len());
     let r = pgboot(&db.url, dir.path(), &["baseline", "--detect", "--json"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let v = r.json();
     assert_eq!(v["detected"]["exact"], files.len(), "{v:#}");
     let last = files.last().unwrap().file_name().unwrap().to_str().unwrap();
     assert_eq!(v["detected"]["closest_name"], last, "{v:#}");
@@ -193,7 +178,7 @@ fn baseline_detect_adopts_an_initdb_built_database_then_migrate_applies_only_new
     build_with_psql(&db, dir.path(), 2);
     let r = pgboot(&db.url, dir.path(), &["baseline", "--detect", "--json"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let v = r.json();
     // Exact after 2 (002_performance_optimization), through 2, record 001 and 002, nothing
     // written; the replay went through every file.
     let _s = snap::settings().bind_to_scope();
@@ -202,14 +187,8 @@ fn baseline_detect_adopts_an_initdb_built_database_then_migrate_applies_only_new
 
     let r = pgboot(&db.url, dir.path(), &["baseline", "--detect", "--yes"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        r.stdout.contains(
-            "the database's catalog matches exactly after 2 file(s), through 002_performance_optimization.sql"
-        ),
-        "{}",
-        r.stdout
-    );
-    assert!(r.stdout.contains("recorded 2 file(s)"), "{}", r.stdout);
+    assert_contains(&r.stdout, "the database's catalog matches exactly after 2 file(s), through 002_performance_optimization.sql");
+    assert_contains(&r.stdout, "recorded 2 file(s)");
     assert_eq!(
         db.count("SELECT count(*) FROM pgboot.schema_history WHERE kind = 'baseline'"),
         2
@@ -222,7 +201,7 @@ fn baseline_detect_adopts_an_initdb_built_database_then_migrate_applies_only_new
         db.count("SELECT count(*) FROM pgboot.schema_history WHERE kind = 'migrate'"),
         total - 2
     );
-    assert!(r.stderr.contains("already up to date 2"), "{}", r.stderr);
+    assert_contains(&r.stderr, "already up to date 2");
 
     let r = pgboot(&db.url, dir.path(), &["baseline", "--through", "1"]);
     assert_eq!(
@@ -232,11 +211,9 @@ fn baseline_detect_adopts_an_initdb_built_database_then_migrate_applies_only_new
         r.all()
     );
     // The history has one row per file, 011 included only where pgvector is available.
-    assert!(
-        r.stderr
-            .contains(&format!("({total} rows in pgboot.schema_history)")),
-        "{}",
-        r.stderr
+    assert_contains(
+        &r.stderr,
+        &format!("({total} rows in pgboot.schema_history)"),
     );
     let mut s = snap::settings();
     s.add_filter(r"\(\d+ rows in", "([ROWS] rows in");
@@ -265,12 +242,15 @@ fn baseline_through_records_without_running() {
     let r = pgboot(&db.url, dir.path(), &["migrate"]);
     assert_eq!(r.code, 0, "a baselined file ran again: {}", r.all());
     assert_eq!(
-        db.one(
-            "SELECT string_agg(name || ':' || kind, ',' ORDER BY name) FROM pgboot.schema_history"
-        )
-        .as_deref(),
-        Some("001_a:baseline,002_b:baseline,003_c:migrate")
+        history_kinds(&db),
+        "001_a:baseline,002_b:baseline,003_c:migrate"
     );
+}
+
+/// `name:kind` of every history row, by name.
+fn history_kinds(db: &TestDb) -> String {
+    db.one("SELECT string_agg(name || ':' || kind, ',' ORDER BY name) FROM pgboot.schema_history")
+        .unwrap_or_default()
 }
 
 #[test]
@@ -291,13 +271,7 @@ fn baseline_through_a_dotted_version_compares_it_part_by_part() {
         &["baseline", "--through", "1.5", "--yes"],
     );
     assert_eq!(r.code, 2, "{}", r.all());
-    assert!(
-        r.stderr.contains(
-            "no migration file has version 1.5; the nearest are 1.2 (V1.2__b.sql) and 1.10 (V1.10__c.sql)"
-        ),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "no migration file has version 1.5; the nearest are 1.2 (V1.2__b.sql) and 1.10 (V1.10__c.sql)");
     assert!(no_pgboot_schema(&db), "wrote after refusing");
     let r = pgboot(
         &db.url,
@@ -305,7 +279,7 @@ fn baseline_through_a_dotted_version_compares_it_part_by_part() {
         &["baseline", "--through", "1.10", "--json"],
     );
     assert_eq!(r.code, 0, "{}", r.all());
-    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let v = r.json();
     assert_eq!(v["through"], "1.10", "{v:#}");
     assert_eq!(
         v["record"],
@@ -317,20 +291,15 @@ fn baseline_through_a_dotted_version_compares_it_part_by_part() {
         &["baseline", "--through", "1.10", "--yes"],
     );
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        r.stdout
-            .contains("baseline through version 1.10: recorded 3 file(s)"),
-        "{}",
-        r.stdout
+    assert_contains(
+        &r.stdout,
+        "baseline through version 1.10: recorded 3 file(s)",
     );
     let r = pgboot(&db.url, dir.path(), &["migrate"]);
     assert_eq!(r.code, 0, "a baselined file ran again: {}", r.all());
     assert_eq!(
-        db.one(
-            "SELECT string_agg(name || ':' || kind, ',' ORDER BY name) FROM pgboot.schema_history"
-        )
-        .as_deref(),
-        Some("V1.10__c:baseline,V1.2__b:baseline,V1__a:baseline,V2__d:migrate")
+        history_kinds(&db),
+        "V1.10__c:baseline,V1.2__b:baseline,V1__a:baseline,V2__d:migrate"
     );
 }
 
@@ -400,7 +369,7 @@ fn detect_replays_with_the_databases_own_search_path() {
     );
     let r = pgboot(&db.url, dir.path(), &["baseline", "--detect", "--json"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let v = r.json();
     assert_eq!(v["detected"]["exact"], 1, "{v:#}");
     assert_eq!(scratch_left(&db, &r), 0);
 }

@@ -61,11 +61,7 @@ fn seeds_apply_only_when_configured_once_each_after_migrations() {
     // Configured: after the migrations, in order, recorded as seeds.
     let r = with_seeds(&db, dir.path(), seeds.path(), &["migrate"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        r.stderr.contains("applied 2, already up to date 2"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "applied 2, already up to date 2");
     assert_eq!(
         runs(&db),
         ["R__refresh", "seed 001_tenants", "seed 002_deals"]
@@ -80,11 +76,7 @@ fn seeds_apply_only_when_configured_once_each_after_migrations() {
     // Once each.
     let r = with_seeds(&db, dir.path(), seeds.path(), &["migrate"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        r.stderr.contains("applied 0, already up to date 4"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "applied 0, already up to date 4");
     assert_eq!(runs(&db).len(), 3);
 
     // status shows every row's kind; without seeds configured the seed rows are still listed.
@@ -93,7 +85,8 @@ fn seeds_apply_only_when_configured_once_each_after_migrations() {
         pgboot(&db.url, dir.path(), &["status", "--json"]),
     ] {
         assert_eq!(s.code, 0, "{}", s.all());
-        let rows: Vec<serde_json::Value> = serde_json::from_str(s.stdout.trim()).unwrap();
+        let rows = s.json();
+        let rows = rows.as_array().unwrap();
         let got: Vec<(&str, &str, &str)> = rows
             .iter()
             .map(|r| {
@@ -158,7 +151,8 @@ fn changed_seed_is_a_warning_not_exit_4() {
     }
     assert_eq!(runs(&db), ["seed v1"]);
     let s = with_seeds(&db, dir.path(), seeds.path(), &["status", "--json"]);
-    let rows: Vec<serde_json::Value> = serde_json::from_str(s.stdout.trim()).unwrap();
+    let rows = s.json();
+    let rows = rows.as_array().unwrap();
     let seed = rows.iter().find(|r| r["name"] == "001_demo").unwrap();
     assert_eq!(
         (&seed["state"], &seed["will_run"]),
@@ -181,11 +175,7 @@ fn seed_command_applies_only_seeds_to_a_migrated_database() {
     // Not configured: a clear error.
     let r = pgboot(&db.url, dir.path(), &["seed"]);
     assert_eq!(r.code, 2, "{}", r.all());
-    assert!(
-        r.stderr.contains("no seeds directory is configured"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "no seeds directory is configured");
 
     // Not migrated yet: names what is pending, applies nothing.
     let r = with_seeds(&db, dir.path(), seeds.path(), &["seed"]);
@@ -208,11 +198,7 @@ fn seed_command_applies_only_seeds_to_a_migrated_database() {
     let flag = seeds.path().to_str().unwrap();
     let r = pgboot(&db.url, dir.path(), &["seed", "--seeds", flag]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        r.stderr.contains("applied 1, already up to date 1"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "applied 1, already up to date 1");
     assert_eq!(runs(&db), ["always", "seed"]);
     let r = pgboot(&db.url, dir.path(), &["seed", "--seeds", flag]);
     assert!(r.stderr.contains("applied 0"), "{}", r.all());
@@ -243,11 +229,7 @@ fn seeds_directory_problems_are_refused_before_anything_runs() {
         &["migrate"],
     );
     assert_eq!(r.code, 2, "{}", r.all());
-    assert!(
-        r.stderr.contains("seeds directory /nonexistent/seeds"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "seeds directory /nonexistent/seeds");
     assert_eq!(
         db.one("SELECT to_regclass('pgboot.schema_history')::text"),
         None
@@ -269,11 +251,7 @@ fn clientforge_seed_fills_two_tenants_that_cannot_see_each_other() {
     let seeds = repo().join("seeds");
     let r = with_seeds(&db, dir.path(), &seeds, &["migrate"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        r.stderr.contains("ClientForge demo seed complete!"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "ClientForge demo seed complete!");
     assert_clientforge_seed(&db.url);
 
     // Idempotent: the seed's text run again (as psql -f would) changes nothing.
@@ -359,7 +337,7 @@ fn plan_and_status_show_each_kind() {
     assert_eq!(p.code, 0, "{}", p.all());
     let s = with_seeds(&db, dir.path(), seeds.path(), &["status", "--json"]);
     assert_eq!(s.code, 0, "{}", s.all());
-    let v: serde_json::Value = serde_json::from_str(s.stdout.trim()).unwrap();
+    let v = s.json();
     let _s = snap::settings().bind_to_scope();
     insta::assert_snapshot!("plan_kinds", p.stdout);
     insta::assert_json_snapshot!("status_kinds", v, {

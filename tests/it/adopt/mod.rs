@@ -30,11 +30,31 @@ pub(super) fn snaps() -> insta::Settings {
 
 pub(super) fn json(r: &Run) -> serde_json::Value {
     assert_eq!(r.code, 0, "{}", r.all());
-    serde_json::from_str(r.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {}", r.stdout))
+    r.json()
 }
 
 pub(super) fn pgboot_tables(db: &TestDb) -> i64 {
     db.count("SELECT count(*) FROM pg_namespace WHERE nspname = 'pgboot'")
+}
+
+/// `pgboot status`'s text line of the row `name`.
+pub(super) fn status_line<'r>(r: &'r Run, name: &str) -> &'r str {
+    assert_eq!(r.code, 0, "{}", r.all());
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(name));
+    line.unwrap_or_else(|| panic!("no status row {name}: {}", r.stdout))
+}
+
+/// The first `n` words of that line after its version and name (`adopted (flyway) applied`).
+pub(super) fn status_words(r: &Run, name: &str, n: usize) -> String {
+    let words: Vec<&str> = status_line(r, name)
+        .split_whitespace()
+        .skip(2)
+        .take(n)
+        .collect();
+    words.join(" ")
 }
 
 /// (name, kind, adopted_from) of every history row, in order.
@@ -73,11 +93,9 @@ fn force_adds_to_an_older_pgboot_history_and_upgrades_its_table() {
     assert_eq!(r.code, 0, "an older table still reads: {}", r.all());
     let r = pgboot(&db.url, dir.path(), &["adopt", "--from", "dbmate", "--yes"]);
     assert_eq!(r.code, 2, "{}", r.all());
-    assert!(
-        r.stderr
-            .contains("already has pgboot history (1 rows in pgboot.schema_history)"),
-        "{}",
-        r.stderr
+    assert_contains(
+        &r.stderr,
+        "already has pgboot history (1 rows in pgboot.schema_history)",
     );
     let r = pgboot(
         &db.url,
@@ -85,25 +103,15 @@ fn force_adds_to_an_older_pgboot_history_and_upgrades_its_table() {
         &["adopt", "--from", "dbmate", "--force", "--yes"],
     );
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        r.stdout
-            .contains("001_a                                    already in pgboot's history"),
-        "{}",
-        r.stdout
+    assert_contains(
+        &r.stdout,
+        "001_a                                    already in pgboot's history",
     );
     assert!(!r.all().contains(PASSWORD));
     assert_eq!(history(&db), ["001_a:migrate:-", "002_b:adopted:dbmate"]);
     let r = pgboot(&db.url, dir.path(), &["status"]);
-    let kind = |name: &str| {
-        let l = r.stdout.lines().find(|l| l.contains(name)).unwrap_or("");
-        l.split_whitespace()
-            .skip(2)
-            .take(2)
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    assert_eq!(kind("001_a"), "migrate applied", "{}", r.stdout);
-    assert_eq!(kind("002_b"), "adopted (dbmate)", "{}", r.stdout);
+    assert_eq!(status_words(&r, "001_a", 2), "migrate applied");
+    assert_eq!(status_words(&r, "002_b", 2), "adopted (dbmate)");
     let r = pgboot(&db.url, dir.path(), &["migrate"]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert_eq!(

@@ -61,7 +61,7 @@ fn dbmate_migrated_database_is_adopted_then_migrate_applies_only_the_newer_file(
 
     let r = pgboot(&db.url, dir.path(), &["adopt", "--from", "dbmate", "--yes"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(r.stdout.contains("recorded 2 file(s)"), "{}", r.stdout);
+    assert_contains(&r.stdout, "recorded 2 file(s)");
     assert_eq!(
         history(&db),
         [
@@ -72,16 +72,12 @@ fn dbmate_migrated_database_is_adopted_then_migrate_applies_only_the_newer_file(
     // Adopting twice: the history is there now.
     let r = pgboot(&db.url, dir.path(), &["adopt", "--from", "dbmate", "--yes"]);
     assert_eq!(r.code, 2, "{}", r.all());
-    assert!(r.stderr.contains("pass --force"), "{}", r.stderr);
+    assert_contains(&r.stderr, "pass --force");
 
     std::fs::write(dir.path().join("20240101000003_four.sql"), DBMATE_3).unwrap();
     let r = pgboot(&db.url, dir.path(), &["migrate"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        r.stderr.contains("applied 1, already up to date 2"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "applied 1, already up to date 2");
     // The rows are intact: no up section ran twice, no down section ran.
     assert_eq!(
         db.one("SELECT string_agg(id::text, ',' ORDER BY id) FROM items")
@@ -190,10 +186,6 @@ fn sqlx_history_is_adopted_and_a_file_changed_since_is_reported() {
         "recorded with today's checksum, so no drift: {}",
         r.all()
     );
-    assert!(
-        r.stderr.contains("applied 1, already up to date 2"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "applied 1, already up to date 2");
     assert_eq!(db.count("SELECT count(*) FROM users"), 3);
 }

@@ -143,26 +143,11 @@ fn flyway_history_changed_missing_gap_and_repeatable_are_reported_not_guessed() 
     );
     // status names the tool: in the kind column, and as `adopted_from` (null for the others).
     let r = pgboot(&db.url, dir.path(), &["status"]);
-    assert_eq!(r.code, 0, "{}", r.all());
-    let line = |name: &str| {
-        let l = r.stdout.lines().find(|l| l.contains(name));
-        l.unwrap_or_else(|| panic!("no {name}: {}", r.stdout))
-            .to_owned()
-    };
-    let kind_state = |name: &str| -> Vec<String> {
-        let l = line(name);
-        l.split_whitespace()
-            .skip(2)
-            .take(3)
-            .map(str::to_owned)
-            .collect()
-    };
-    assert_eq!(kind_state("V1__init"), ["adopted", "(flyway)", "applied"]);
-    assert_eq!(kind_state("V2__gap"), ["migrate", "pending", "yes"]);
-    let header = r.stdout.lines().next().unwrap();
+    assert_eq!(status_words(&r, "V1__init", 3), "adopted (flyway) applied");
+    assert_eq!(status_words(&r, "V2__gap", 3), "migrate pending yes");
     assert_eq!(
-        header.find("STATE"),
-        line("V1__init").find("applied"),
+        r.stdout.find("STATE"),
+        status_line(&r, "V1__init").find("applied"),
         "the columns stay aligned: {}",
         r.stdout
     );
@@ -194,11 +179,7 @@ fn flyway_history_changed_missing_gap_and_repeatable_are_reported_not_guessed() 
     );
     let r = pgboot(&db.url, dir.path(), &["migrate"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        r.stderr.contains("applied 2, already up to date 3"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "applied 2, already up to date 3");
     assert_eq!(
         db.one("SELECT string_agg(id::text, ',' ORDER BY id) FROM fw")
             .as_deref(),
@@ -256,11 +237,9 @@ fn golang_migrate_dirty_is_refused_then_adopted_after_force_and_the_wrong_tool_i
     insta::assert_snapshot!("golang_migrate_table_read_as_dbmate", r.stderr);
     let r = pgboot(&db.url, dir.path(), &["adopt", "--from", "goose"]);
     assert_eq!(r.code, 2, "{}", r.all());
-    assert!(
-        r.stderr
-            .contains("there is no table goose_db_version on the search_path"),
-        "{}",
-        r.stderr
+    assert_contains(
+        &r.stderr,
+        "there is no table goose_db_version on the search_path",
     );
 
     // `migrate force 2`, as the message says.
@@ -316,13 +295,7 @@ fn refinery_history_is_adopted_with_its_checksums_compared() {
     ));
     let r = pgboot(&db.url, dir.path(), &["adopt", "--from", "refinery"]);
     assert_eq!(r.code, 2, "{}", r.all());
-    assert!(
-        r.stderr.contains(
-            "there is no table refinery_schema_history on the search_path, where refinery keeps its history"
-        ),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "there is no table refinery_schema_history on the search_path, where refinery keeps its history");
     let from = ["adopt", "--from", "refinery", "--table", "meta.migrations"];
     let v = json(&pgboot(
         &db.url,
@@ -385,11 +358,7 @@ fn goose_history_through_baseline_from_the_latest_row_per_version_decides() {
     );
     let r = pgboot(&db.url, dir.path(), &["migrate"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        r.stderr.contains("applied 2, already up to date 2"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "applied 2, already up to date 2");
     for n in 1..=4 {
         assert_eq!(db.count(&format!("SELECT count(*) FROM g{n}")), 1, "g{n}");
     }

@@ -432,6 +432,18 @@ impl Run {
     pub fn all(&self) -> String {
         format!("{}\n{}", self.stdout, self.stderr)
     }
+
+    /// stdout as one JSON document (`--json`); panics with the output when it is not.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.all()))
+    }
+}
+
+/// Asserts that `text` (a command's stdout or stderr) contains `needle`, showing `text` when not.
+#[track_caller]
+pub fn assert_contains(text: &str, needle: &str) {
+    assert!(text.contains(needle), "no {needle:?} in:\n{text}");
 }
 
 impl From<Output> for Run {
