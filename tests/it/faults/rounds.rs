@@ -1,26 +1,15 @@
-//! Fault injection: kill -9 of pgboot and of the postmaster at random points of a run, each
-//! followed by a rerun that must finish the job exactly once; and 32 racing replicas.
-//!
-//! The schedule is drawn from a seeded PRNG; the seed is printed (`PGBOOT_FAULT_SEED=<n>`
-//! replays it). `PGBOOT_FAULT_KILLS` sets the number of kills: `A+B` (A of pgboot, B of the
-//! postmaster) or `N` (half each); default `10+10`. `PGBOOT_FAULT_FILES` sets the size of the
-//! migration set (default 300). bench/faults.sh runs a long version.
-//!
-//! Every round runs on a fresh database of a private cluster, so each kill lands in a run that
-//! still has work to do; the kill times are uniform over the duration of an unkilled run of the
-//! same set, measured first (the calibration round, itself checked).
+//! The seeded kill rounds: a run of the fault set on a fresh database, killed (pgboot, or the
+//! postmaster) at a point drawn from the PRNG, the rerun, and the checks of what they left.
 
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use super::cluster::*;
 use crate::support::faultset::{self, Expect, FaultSet, XorShift};
 use crate::support::*;
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// How long a killed client's backend, or a restarted server, gets to leave no trace.
-const SETTLE: Duration = Duration::from_secs(5);
-
-fn kills() -> (usize, usize) {
+pub(super) fn kills() -> (usize, usize) {
     let Ok(v) = std::env::var("PGBOOT_FAULT_KILLS") else {
         return (10, 10);
     };
@@ -119,55 +108,8 @@ fn applied(url: &str) -> String {
     format!(" ({history}; ledger …{ledger}; {invalid} invalid index(es))")
 }
 
-fn drop_db(c: &Cluster, name: &str) {
-    query(
-        &c.url("postgres"),
-        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-    );
-}
-
-/// A private cluster for one fault test: commits reach the kernel before they are acknowledged
-/// (the harness turns synchronous_commit off), so a crash loses nothing that was reported done.
-fn fault_cluster() -> Cluster {
-    let c = Cluster::init_with(&["synchronous_commit = on", "log_min_messages = fatal"]);
-    c.start();
-    c
-}
-
-fn postmaster_pid(c: &Cluster) -> i32 {
-    let pidfile = std::fs::read_to_string(c.data().join("postmaster.pid"))
-        .expect("postmaster.pid (is the cluster running?)");
-    pidfile.lines().next().unwrap().trim().parse().unwrap()
-}
-
-/// `pg_ctl start` after a crash: crash recovery runs; retried while the dead postmaster's
-/// children still hold its shared memory.
-fn restart_after_crash(c: &Cluster) {
-    let started = Instant::now();
-    loop {
-        let out = as_pg_user(Command::new(c.bin.join("pg_ctl")))
-            .args(["start", "-w", "-t", "60", "-D"])
-            .arg(c.data())
-            .arg("-l")
-            .arg(c.dir.join("log"))
-            .stdout(Stdio::null())
-            .output()
-            .unwrap();
-        if out.status.success() {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the cluster does not restart after kill -9 of the postmaster: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            std::fs::read_to_string(c.dir.join("log")).unwrap_or_default()
-        );
-        sleep_ms(200);
-    }
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kill {
+pub(super) enum Kill {
     None,
     Pgboot,
     Postmaster,
@@ -290,7 +232,7 @@ fn round(c: &Cluster, set: &FaultSet, dir: &Path, kill: Kill, at_ms: u64, group:
 
 /// Runs the calibration round and `n` kill rounds of one kind; prints every round and a
 /// summary line; panics if any round broke an invariant.
-fn kill_suite(kill: Kill, n: usize, seed_offset: u64) {
+pub(super) fn kill_suite(kill: Kill, n: usize, seed_offset: u64) {
     let seed = faultset::seed();
     let mut rng = XorShift::new(seed.wrapping_add(seed_offset));
     let set = fault_set();
@@ -359,177 +301,4 @@ fn kill_suite(kill: Kill, n: usize, seed_offset: u64) {
             .collect::<Vec<_>>()
             .join("\n")
     );
-}
-
-#[test]
-fn kill_9_pgboot_mid_run_then_rerun_applies_everything_exactly_once() {
-    let (n, _) = kills();
-    kill_suite(Kill::Pgboot, n, 0);
-}
-
-#[test]
-fn kill_9_postmaster_mid_run_then_recovery_and_rerun_apply_everything_exactly_once() {
-    let (_, n) = kills();
-    kill_suite(Kill::Postmaster, n, 0x9e37_79b9_7f4a_7c15);
-}
-
-/// kill -9 of the postmaster and all its processes, then crash recovery.
-fn crash(c: &Cluster) {
-    let pid = postmaster_pid(c);
-    assert_eq!(
-        unsafe { libc::getpgid(pid) },
-        pid,
-        "pg_ctl starts the postmaster in its own group"
-    );
-    unsafe { libc::kill(-pid, libc::SIGKILL) };
-    restart_after_crash(c);
-}
-
-/// Every transactional file but the last commits without waiting for the WAL flush. A server
-/// crash right after pgboot exits 0 — or exits 1 on a failed file — must lose nothing it
-/// recorded. `wal_writer_delay = 10s` keeps the WAL writer from flushing those commits first,
-/// so without the run's closing synchronous commit this test loses files.
-#[test]
-fn server_crash_right_after_the_run_loses_no_recorded_file() {
-    let c = Cluster::init_with(&[
-        "synchronous_commit = on",
-        "wal_writer_delay = 10s",
-        "log_min_messages = fatal",
-    ]);
-    c.start();
-    let good: Vec<(String, String)> = (1..=30)
-        .map(|v| {
-            (
-                format!("{v:03}_t.sql"),
-                format!(
-                    "CREATE TABLE t_{v:03} (id int);\nINSERT INTO t_{v:03} VALUES ({v});\n\
-                     SELECT current_setting('synchronous_commit') AS status;\n"
-                ),
-            )
-        })
-        .collect();
-    let mut failing = good.clone();
-    failing.push(("031_fails.sql".into(), "SELECT 1 / 0;\n".into()));
-    // (case, files, extra args, exit code, synchronous_commit inside each applied file)
-    type Case<'a> = (
-        &'a str,
-        &'a [(String, String)],
-        &'a [&'a str],
-        i32,
-        Vec<&'a str>,
-    );
-    let cases: [Case; 3] = [
-        (
-            "exit 0",
-            &good,
-            &[],
-            0,
-            [vec!["off"; 29], vec!["on"]].concat(),
-        ),
-        ("exit 1", &failing, &[], 1, vec!["off"; 30]),
-        (
-            "--sync-every-file",
-            &good,
-            &["--sync-every-file"],
-            0,
-            vec!["on"; 30],
-        ),
-    ];
-    for (case, files, args, code, modes) in cases {
-        let refs: Vec<(&str, &str)> = files
-            .iter()
-            .map(|(n, b)| (n.as_str(), b.as_str()))
-            .collect();
-        let dir = migrations(&refs);
-        let db = c.create_db("durable");
-        let r = pgboot(&db.url, dir.path(), &[&["migrate"], args].concat());
-        assert_eq!(r.code, code, "{case}: {}", r.all());
-        let seen: Vec<&str> = r
-            .stderr
-            .lines()
-            .filter_map(|l| l.split("status: ").nth(1))
-            .map(|v| v.split_whitespace().next().unwrap_or(""))
-            .collect();
-        assert_eq!(
-            seen, modes,
-            "{case}: synchronous_commit per file\n{}",
-            r.stderr
-        );
-        crash(&c);
-        let recorded = count(
-            &db.url,
-            "SELECT count(*) FROM pgboot.schema_history WHERE success",
-        );
-        let tables = count(
-            &db.url,
-            "SELECT count(*) FROM pg_class WHERE relname LIKE 't\\_%' AND relkind = 'r'",
-        );
-        assert_eq!(
-            (recorded, tables),
-            (30, 30),
-            "{case}: files recorded and tables kept after a crash right after exit {code}"
-        );
-        let sum: Vec<String> = (1..=30)
-            .map(|v| format!("(SELECT count(*) FROM t_{v:03})"))
-            .collect();
-        let rows = count(&db.url, &format!("SELECT {}", sum.join(" + ")));
-        assert_eq!(rows, 30, "{case}: rows kept");
-        drop(db);
-    }
-    c.stop();
-}
-
-#[test]
-fn thirty_two_racers_on_two_hundred_files() {
-    let db = cluster().create_db("racers");
-    let set = FaultSet::generate(200, 50, "r", 0.05);
-    let dir = set.dir();
-    let started = Instant::now();
-    let children: Vec<Child> = (0..32)
-        .map(|_| {
-            pgboot_cmd()
-                .env("DATABASE_URL", &db.url)
-                .env("PGBOOT_MIGRATIONS", dir.path())
-                .args(["migrate", "--lock-timeout", "300s"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let runs: Vec<Run> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap().into())
-        .collect();
-    let wall = started.elapsed();
-    let codes: Vec<i32> = runs.iter().map(|r| r.code).collect();
-    let per_file = db.query(
-        "SELECT n::text, count(*)::text FROM (SELECT version, count(*) FILTER (WHERE success) n \
-         FROM pgboot.schema_history GROUP BY version) h GROUP BY n ORDER BY n",
-    );
-    let rows: Vec<String> = per_file
-        .iter()
-        .map(|r| {
-            format!(
-                "{} file(s) with {} success row(s)",
-                r[1].as_deref().unwrap(),
-                r[0].as_deref().unwrap()
-            )
-        })
-        .collect();
-    eprintln!(
-        "32 racers, {} files: exit codes {codes:?}; history: {}; wall time {:.1}s",
-        set.count(),
-        rows.join(", "),
-        wall.as_secs_f64()
-    );
-    for r in &runs {
-        assert_eq!(r.code, 0, "{}", r.all());
-    }
-    assert_eq!(
-        rows,
-        vec![format!("{} file(s) with 1 success row(s)", set.count())]
-    );
-    let v = faultset::check(&db.url, &set, Expect::Complete, SETTLE, true);
-    assert!(v.is_empty(), "{}", v.join("\n"));
 }
