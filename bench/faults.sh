@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault bench: the faults:: kill suite (tests/it/faults.rs), longer. Half of the kills are
+# Fault bench: the faults:: kill suite (tests/it/faults/), longer. Half of the kills are
 # kill -9 of pgboot, half kill -9 of the postmaster (then crash recovery); each is followed by an
 # immediate rerun, and the exactly-once invariants are checked after every rerun. Release build.
 #
