@@ -86,8 +86,30 @@ pub fn schedule<'a>(applied: &[Applied], migrations: &'a [Migration]) -> Schedul
     Schedule { plan, prepared }
 }
 
+/// What [`check`] found in a file, apart from the file: [`Checked::on`] makes it [`Prepared`].
+/// Sendable, so the files can be checked on another thread while pgboot connects.
+pub struct Checked {
+    analysis: Analysis,
+    mode: Mode,
+}
+
+impl Checked {
+    pub fn on(self, migration: &Migration) -> Prepared<'_> {
+        Prepared {
+            migration,
+            analysis: self.analysis,
+            mode: self.mode,
+        }
+    }
+}
+
 /// Lexes a file; an unterminated string or comment is an error naming file:line:column.
 pub fn prepare(m: &Migration) -> Result<Prepared<'_>> {
+    check(m).map(|c| c.on(m))
+}
+
+/// [`prepare`] without the borrow.
+pub fn check(m: &Migration) -> Result<Checked> {
     let analysis = sql::analyze(&m.sql);
     // Before the lex errors: a meta-command pgboot refuses says why better than the lexer.
     psql::check(m, &analysis)?;
@@ -106,11 +128,7 @@ pub fn prepare(m: &Migration) -> Result<Prepared<'_>> {
         }),
         (mode, None) => mode,
     };
-    Ok(Prepared {
-        migration: m,
-        analysis,
-        mode,
-    })
+    Ok(Checked { analysis, mode })
 }
 
 /// Logs the seed convention's closing `SELECT '…' AS status` rows.

@@ -16,15 +16,28 @@ use crate::plan;
 
 pub async fn run(cx: &Context<'_>, args: &MigrateArgs) -> Result<ExitCode> {
     let table = cx.table()?;
-    let files = super::seed::files(cx, cx.discover()?, true)?;
-    // Every file is lexed and checked once, before connecting: a file pgboot would refuse
-    // stops the run with nothing created, not even the history table.
-    let all: Vec<apply::Prepared> = files.iter().map(apply::prepare).collect::<Result<_>>()?;
+    // Every file is read, lexed and checked on a thread of its own while pgboot connects, takes
+    // the lock and reads the history. A file pgboot would refuse still stops the run with
+    // nothing written, not even the history table: every write waits for the check.
+    let mut reading = cx.discover_in_background(true);
     let (target, tls) = cx.target()?;
-    let db = cx.connect_session(&target, &tls, &args.create).await?;
+    if args.create.create_database {
+        reading.check().await?;
+    }
+    let db = tokio::select! {
+        e = reading.failed() => return Err(e),
+        db = cx.connect_session(&target, &tls, &args.create) => db?,
+    };
     let (applied, up_to_date) = cx
         .with_lock(&target, &tls, &db, async |db, guard| {
-            let rows = history::ensure_and_load(db, &table, guard.file_key).await?;
+            let current = history::load_if_current(db, &table).await?;
+            let (files, checked) = reading.value().await?;
+            let rows = match current {
+                Some(rows) => rows,
+                None => history::ensure_and_load(db, &table, guard.file_key).await?,
+            };
+            let all: Vec<apply::Prepared> =
+                files.iter().zip(checked).map(|(m, c)| c.on(m)).collect();
             let plan = plan::plan(&rows, &files);
             if !plan.problems.is_empty() {
                 return Err(Error::History(plan.problems));

@@ -4,6 +4,7 @@
 //! releases it on every path.
 
 mod adopt;
+mod background;
 mod baseline;
 mod check_tenancy;
 mod config;
@@ -20,6 +21,7 @@ mod wait;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use crate::apply;
 use crate::cli::{Cli, Command, CreateDatabase, LockMode, MigrateArgs};
 use crate::config::TableName;
 use crate::config::{self as settings, Settings, Target};
@@ -27,10 +29,12 @@ use crate::error::{Error, Result};
 use crate::exit::GRACE;
 use crate::lock::{self, Guard};
 use crate::logging;
+use crate::model::Migration;
 use crate::pg::shutdown::Shutdown;
 use crate::pg::tls::{self, Tls};
 use crate::pg::{createdb, wait as pgwait, Db};
 use crate::source::{self, Discovery};
+use background::Background;
 
 /// Loads the configuration, sets up logging and runs the command.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -124,6 +128,24 @@ impl Context<'_> {
             tracing::warn!("{w}");
         }
         Ok(found)
+    }
+
+    /// [`Context::discover`] with the seeds (see `seed::files`), every file checked
+    /// (`apply::check`), on a thread of its own: see `background`.
+    pub fn discover_in_background(
+        &self,
+        seeds: bool,
+    ) -> Background<(Vec<Migration>, Vec<apply::Checked>)> {
+        let s = self.s.clone();
+        Background::spawn("reading the migration files", move || {
+            let found = source::discover(&s.migrations, &s.vars)?;
+            for w in &found.warnings {
+                tracing::warn!("{w}");
+            }
+            let files = seed::files_of(&s, found, seeds)?;
+            let checked = files.iter().map(apply::check).collect::<Result<_>>()?;
+            Ok((files, checked))
+        })
     }
 
     pub fn target(&self) -> Result<(Target, Tls)> {

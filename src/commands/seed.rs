@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use super::Context;
 use crate::cli::MigrateArgs;
+use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::history;
 use crate::model::{Kind, Migration};
@@ -16,12 +17,17 @@ use crate::source::{self, Discovery};
 /// Everything `plan` compares with the history, in run order: versioned files, repeatable files
 /// (name order), then the seeds when `seeds` is asked for and a seeds directory is configured.
 pub(super) fn files(cx: &Context<'_>, found: Discovery, seeds: bool) -> Result<Vec<Migration>> {
+    files_of(cx.s, found, seeds)
+}
+
+/// [`files`] with only the settings (on the thread that reads the files while pgboot connects).
+pub(super) fn files_of(s: &Settings, found: Discovery, seeds: bool) -> Result<Vec<Migration>> {
     let mut all = found.migrations;
     all.extend(found.repeatables);
-    let Some(dir) = cx.s.seeds.as_deref().filter(|_| seeds) else {
+    let Some(dir) = s.seeds.as_deref().filter(|_| seeds) else {
         return Ok(all);
     };
-    let seeds = source::discover_seeds(dir, &cx.s.vars)?;
+    let seeds = source::discover_seeds(dir, &s.vars)?;
     for w in &seeds.warnings {
         tracing::warn!("{w}");
     }

@@ -128,6 +128,15 @@ pub async fn ensure_and_load(db: &Db, t: &TableName, file_key: i64) -> Result<Ve
     load_existing(db, t).await
 }
 
+/// Reads the table when it exists as this pgboot writes it; None when it must be created or
+/// upgraded first ([`ensure_and_load`]). Writes nothing.
+pub async fn load_if_current(db: &Db, t: &TableName) -> Result<Option<Vec<Applied>>> {
+    match shape(db, t).await? {
+        Shape::Current => load_existing(db, t).await.map(Some),
+        Shape::Older(_) | Shape::Missing => Ok(None),
+    }
+}
+
 /// Reads the table without creating it (status, validate): no table means no history.
 pub async fn load(db: &Db, t: &TableName) -> Result<Vec<Applied>> {
     match shape(db, t).await? {

@@ -253,9 +253,9 @@ fn discover_dir(
         };
         // The directory entry's type costs no system call (a 10,000-file directory is read on
         // every run); a symbolic link is followed.
-        let is_dir = match entry.file_type() {
-            Ok(t) if !t.is_symlink() => t.is_dir(),
-            _ => path.is_dir(),
+        let (is_dir, regular) = match entry.file_type() {
+            Ok(t) if !t.is_symlink() => (t.is_dir(), t.is_file()),
+            _ => (path.is_dir(), false),
         };
         let (kind, compression) = classify_compressed(&file_name);
         match kind {
@@ -274,6 +274,7 @@ fn discover_dir(
                 stem,
                 path,
                 compression,
+                regular,
                 format: Format::Flyway,
                 kind: Kind::Repeatable,
             }),
@@ -290,6 +291,7 @@ fn discover_dir(
                 stem,
                 path,
                 compression,
+                regular,
                 format,
                 kind: role.kind(),
             }),
@@ -345,7 +347,7 @@ fn discover_dir(
         // another tool's up/down markers (`stream::scan` falls back).
         let streams = f.kind == Kind::Migrate && f.format != Format::Flyway;
         let limit = if streams { threshold } else { u64::MAX };
-        let bytes = match stream::load(&f.path, f.compression, limit)? {
+        let bytes = match stream::load(&f.path, f.compression, limit, f.regular)? {
             stream::Loaded::Bytes(bytes) => bytes,
             stream::Loaded::Streamed { checksum, summary } => {
                 migrations.push(Migration {
@@ -444,6 +446,8 @@ struct Named {
     stem: String,
     path: std::path::PathBuf,
     compression: Compression,
+    /// The directory entry is a regular file (a link is not: it is read the general way).
+    regular: bool,
     format: Format,
     kind: Kind,
 }

@@ -51,7 +51,18 @@ pub enum Loaded {
 
 /// Reads a file whole when its text is at most `threshold` bytes; otherwise scans it streaming
 /// and, unless it must fall back, returns only its summary.
-pub fn load(path: &Path, compression: Compression, threshold: u64) -> Result<Loaded> {
+/// `regular`: the directory entry says the path is a regular file (not a link, a pipe …).
+pub fn load(
+    path: &Path,
+    compression: Compression,
+    threshold: u64,
+    regular: bool,
+) -> Result<Loaded> {
+    if compression == Compression::None && regular {
+        if let Some(bytes) = read_small(path, threshold)? {
+            return Ok(Loaded::Bytes(bytes));
+        }
+    }
     let (reader, empty, len) = open(path, compression)?;
     // A plain file's size is known: one allocation, no growing reads.
     let mut head = Vec::with_capacity(len.min(threshold).saturating_add(1) as usize);
@@ -67,6 +78,35 @@ pub fn load(path: &Path, compression: Compression, threshold: u64) -> Result<Loa
         Some((checksum, summary)) => Ok(Loaded::Streamed { checksum, summary }),
         None => Ok(Loaded::Bytes(super::compressed::read(path, compression)?)),
     }
+}
+
+/// Bytes a migration file usually fits in: [`read_small`] reads such a file in one call.
+const SMALL: usize = 64 * 1024;
+
+/// A regular plain file of fewer than [`SMALL`] bytes, read with three system calls (open,
+/// one read, close): a read of a regular file returns less than asked only at its end, so
+/// neither its size (statx) nor a read that returns 0 is needed. A 10,000-file directory is
+/// read on every run. None: the file is larger (or above `threshold`: streamed), and is read
+/// the general way.
+fn read_small(path: &Path, threshold: u64) -> Result<Option<Vec<u8>>> {
+    use std::cell::RefCell;
+    thread_local! {
+        static BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; SMALL]);
+    }
+    let mut file =
+        std::fs::File::open(path).map_err(|e| Error::Source(format!("{}: {e}", path.display())))?;
+    BUF.with_borrow_mut(|buf| {
+        let n = loop {
+            match file.read(buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(read_error(path, Compression::None, false, e)),
+            }
+        };
+        // An empty file goes the general way too: its error says "the file is empty".
+        let whole = n > 0 && n < buf.len() && n as u64 <= threshold;
+        Ok(whole.then(|| buf[..n].to_vec()))
+    })
 }
 
 /// Opens a file through its decompressor; also says whether the file is empty.
@@ -214,7 +254,7 @@ impl TextLines {
         self.offset += self.used;
         self.used = 0;
         let end = loop {
-            if let Some(i) = self.raw[..self.len].iter().rposition(|&b| b == b'\n') {
+            if let Some(i) = memchr::memrchr(b'\n', &self.raw[..self.len]) {
                 break i + 1;
             }
             if self.eof {

@@ -194,9 +194,7 @@ impl Splitter {
                 return;
             }
             // Up to the end of the line that fills the buffer.
-            let cut = text.as_bytes()[room..]
-                .iter()
-                .position(|&b| b == b'\n')
+            let cut = memchr::memchr(b'\n', &text.as_bytes()[room..])
                 .map_or(text.len(), |i| room + i + 1);
             self.buf.push_str(&text[..cut]);
             text = &text[cut..];
@@ -359,31 +357,30 @@ impl Splitter {
 
 /// COPY rows that start `text` (at the start of a line), read once: where they end, if a line
 /// of `text` is exactly `\.` (the end of the rows, the end of the `\.` line), and the line
-/// breaks before that line (or in the whole text).
+/// breaks before that line (or in the whole text). SIMD searches (memchr): a dump's rows are
+/// almost all of its bytes.
 fn scan_rows(text: &str) -> (Option<(usize, usize)>, usize) {
     let b = text.as_bytes();
-    let (mut start, mut lines) = (0, 0);
-    while start < b.len() {
-        if b[start..].starts_with(b"\\.") {
-            match b.get(start + 2) {
-                None => return (Some((start, start + 2)), lines),
-                Some(b'\n') => return (Some((start, start + 3)), lines),
-                Some(_) => {}
-            }
+    let mut from = 0;
+    let end = loop {
+        let at = match from {
+            0 if b.starts_with(b"\\.") => Some(0),
+            _ => memchr::memmem::find(&b[from..], b"\n\\.").map(|i| from + i + 1),
+        };
+        let Some(start) = at else { break None };
+        match b.get(start + 2) {
+            None => break Some((start, start + 2)),
+            Some(b'\n') => break Some((start, start + 3)),
+            // `\.x`: a row like any other.
+            Some(_) => from = start + 1,
         }
-        match b[start..].iter().position(|&c| c == b'\n') {
-            Some(i) => {
-                lines += 1;
-                start += i + 1;
-            }
-            None => break,
-        }
-    }
-    (None, lines)
+    };
+    let upto = end.map_or(b.len(), |(start, _)| start);
+    (end, newlines(&text[..upto]))
 }
 
 fn newlines(text: &str) -> usize {
-    text.bytes().filter(|&b| b == b'\n').count()
+    memchr::memchr_iter(b'\n', text.as_bytes()).count()
 }
 
 #[cfg(test)]

@@ -107,7 +107,8 @@ fn a_large_file_is_summarised_and_a_small_one_read() {
     }
     dump.push_str("\\.\n\\echo done\nCOPY u FROM stdin;\nlast");
     let path = write(dir.path(), "001_dump.sql.gz", dump.as_bytes());
-    let Loaded::Streamed { checksum, summary } = load(&path, Compression::Gzip, 1000).unwrap()
+    let Loaded::Streamed { checksum, summary } =
+        load(&path, Compression::Gzip, 1000, true).unwrap()
     else {
         panic!("not streamed");
     };
@@ -118,7 +119,7 @@ fn a_large_file_is_summarised_and_a_small_one_read() {
         [("restrict".to_string(), 1), ("echo".to_string(), 5005)]
     );
     assert!(matches!(
-        load(&path, Compression::Gzip, 1 << 20).unwrap(),
+        load(&path, Compression::Gzip, 1 << 20, true).unwrap(),
         Loaded::Bytes(b) if b == dump.as_bytes()
     ));
 }
@@ -142,7 +143,7 @@ fn what_the_in_memory_path_handles_falls_back() {
         let path = write(dir.path(), "001_x.sql", text.as_bytes());
         assert!(scan(&path).unwrap().is_none(), "{tail}");
         assert!(matches!(
-            load(&path, Compression::None, 100).unwrap(),
+            load(&path, Compression::None, 100, true).unwrap(),
             Loaded::Bytes(_)
         ));
     }
@@ -158,7 +159,10 @@ fn what_the_in_memory_path_handles_falls_back() {
 fn invalid_utf8_and_corrupt_data_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "001_x.sql", b"SELECT 1;\nSELECT '\xff';\n");
-    let e = load(&path, Compression::None, 4).err().unwrap().to_string();
+    let e = load(&path, Compression::None, 4, true)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(
         e.contains("not valid UTF-8 at byte offset 18 (line 2)"),
         "{e}"
@@ -170,7 +174,10 @@ fn invalid_utf8_and_corrupt_data_are_named() {
     );
     let bytes = std::fs::read(&gz).unwrap();
     std::fs::write(&gz, &bytes[..bytes.len() / 2]).unwrap();
-    let e = load(&gz, Compression::Gzip, 100).err().unwrap().to_string();
+    let e = load(&gz, Compression::Gzip, 100, true)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(
         e.contains("not valid gzip data: the data ends early"),
         "{e}"
@@ -190,4 +197,36 @@ proptest! {
             prop_assert_eq!(streamed(&path).0, in_memory(text.as_bytes()));
         }
     }
+}
+
+#[test]
+fn a_small_regular_file_is_read_in_one_call_as_the_general_way_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "CREATE TABLE a (id int);\r\nSELECT 1;\n".repeat(50);
+    let path = write(dir.path(), "001_x.sql", text.as_bytes());
+    let bytes = |regular| match load(&path, Compression::None, 1 << 20, regular).unwrap() {
+        Loaded::Bytes(b) => b,
+        Loaded::Streamed { .. } => panic!("streamed"),
+    };
+    assert_eq!(bytes(true), text.as_bytes());
+    assert_eq!(bytes(false), text.as_bytes());
+    // Above the threshold it is streamed, small or not.
+    assert!(matches!(
+        load(&path, Compression::None, 100, true).unwrap(),
+        Loaded::Streamed { .. }
+    ));
+    // A file of exactly the buffer's size, and a larger one, are read whole too.
+    for n in [super::SMALL, super::SMALL + 1, 3 * super::SMALL] {
+        let big = "x".repeat(n - 1) + "\n";
+        let p = write(dir.path(), "002_y.sql", big.as_bytes());
+        match load(&p, Compression::None, 1 << 20, true).unwrap() {
+            Loaded::Bytes(b) => assert_eq!(b.len(), n),
+            Loaded::Streamed { .. } => panic!("streamed"),
+        }
+    }
+    let empty = write(dir.path(), "003_z.sql", b"");
+    assert!(matches!(
+        load(&empty, Compression::None, 1 << 20, true).unwrap(),
+        Loaded::Bytes(b) if b.is_empty()
+    ));
 }
