@@ -24,6 +24,9 @@ pub mod config;
 /// tracing setup: text or JSON.
 pub mod logging;
 
+/// Plain work on several threads, results in order (reading 10,000 files).
+pub mod par;
+
 /// Discover migration files, read them as text, checksum them (pure apart from reading).
 pub mod source;
 

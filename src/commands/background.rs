@@ -41,6 +41,11 @@ impl<T: Send + 'static> Background<T> {
         }
     }
 
+    /// Whether the work has not finished yet (for the logs).
+    pub fn is_running(&self) -> bool {
+        matches!(&self.state, State::Running(rx) if rx.is_empty())
+    }
+
     /// Waits for the work; its error, if it failed (the value waits for [`Background::value`]).
     pub async fn check(&mut self) -> Result<()> {
         self.settle().await;

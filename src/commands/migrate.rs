@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use super::reading::Files;
 use super::Context;
 use crate::apply::{self, Outcome};
 use crate::checks::{indexes, tenancy};
@@ -16,10 +17,11 @@ use crate::plan;
 
 pub async fn run(cx: &Context<'_>, args: &MigrateArgs) -> Result<ExitCode> {
     let table = cx.table()?;
-    // Every file is read, lexed and checked on a thread of its own while pgboot connects, takes
-    // the lock and reads the history. A file pgboot would refuse still stops the run with
-    // nothing written, not even the history table: every write waits for the check.
-    let mut reading = cx.discover_in_background(true);
+    // The files are read, and those that may run are checked, on threads of their own while
+    // pgboot connects, takes the lock and reads the history (`reading`). A file pgboot would
+    // refuse still stops the run with nothing written, not even the history table: every write
+    // waits for the check.
+    let (mut reading, hint) = cx.read_in_background(true);
     let (target, tls) = cx.target()?;
     if args.create.create_database {
         reading.check().await?;
@@ -30,15 +32,21 @@ pub async fn run(cx: &Context<'_>, args: &MigrateArgs) -> Result<ExitCode> {
     };
     let (applied, up_to_date) = cx
         .with_lock(&target, &tls, &db, async |db, guard| {
-            let current = history::load_if_current(db, &table).await?;
-            let (files, checked) = reading.value().await?;
-            let rows = match current {
-                Some(rows) => rows,
-                None => history::ensure_and_load(db, &table, guard.file_key).await?,
+            let (rows, current) = history::load_and_shape(db, &table).await?;
+            hint.send(&rows);
+            let mut files = reading.value().await?;
+            let (migrations, checked) = files.split();
+            let first = plan::plan(&rows, migrations);
+            let mut all = Files::prepare(migrations, checked, &first.pending)?;
+            // Only now may the history table be created or upgraded (and read again).
+            let upgraded;
+            let plan = match current {
+                true => first,
+                false => {
+                    upgraded = history::ensure_and_load(db, &table, guard.file_key).await?;
+                    plan::plan(&upgraded, migrations)
+                }
             };
-            let all: Vec<apply::Prepared> =
-                files.iter().zip(checked).map(|(m, c)| c.on(m)).collect();
-            let plan = plan::plan(&rows, &files);
             if !plan.problems.is_empty() {
                 return Err(Error::History(plan.problems));
             }
@@ -51,11 +59,12 @@ pub async fn run(cx: &Context<'_>, args: &MigrateArgs) -> Result<ExitCode> {
             for name in &plan.out_of_order {
                 tracing::warn!(migration = %name, "pending, but older than the newest applied migration; applying it anyway");
             }
+            // Read again after creating or upgrading the table: the same rows.
             let pending: std::collections::HashSet<*const Migration> =
                 plan.pending.iter().map(|m| *m as *const Migration).collect();
+            all.retain(|p| pending.contains(&(p.migration as *const Migration)));
             let prepared: Vec<&apply::Prepared> = all
                 .iter()
-                .filter(|p| pending.contains(&(p.migration as *const Migration)))
                 .filter(|p| !args.seeds_only || super::seed::is_seed(p.migration))
                 .collect();
             let mut durable = Durability::new(cx.s.sync_every_file);

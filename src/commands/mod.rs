@@ -11,6 +11,7 @@ mod config;
 mod migrate;
 mod new;
 mod plan;
+mod reading;
 mod repair;
 mod seed;
 mod status;
@@ -21,7 +22,6 @@ mod wait;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::apply;
 use crate::cli::{Cli, Command, CreateDatabase, LockMode, MigrateArgs};
 use crate::config::TableName;
 use crate::config::{self as settings, Settings, Target};
@@ -29,7 +29,6 @@ use crate::error::{Error, Result};
 use crate::exit::GRACE;
 use crate::lock::{self, Guard};
 use crate::logging;
-use crate::model::Migration;
 use crate::pg::shutdown::Shutdown;
 use crate::pg::tls::{self, Tls};
 use crate::pg::{createdb, wait as pgwait, Db};
@@ -130,22 +129,10 @@ impl Context<'_> {
         Ok(found)
     }
 
-    /// [`Context::discover`] with the seeds (see `seed::files`), every file checked
-    /// (`apply::check`), on a thread of its own: see `background`.
-    pub fn discover_in_background(
-        &self,
-        seeds: bool,
-    ) -> Background<(Vec<Migration>, Vec<apply::Checked>)> {
-        let s = self.s.clone();
-        Background::spawn("reading the migration files", move || {
-            let found = source::discover(&s.migrations, &s.vars)?;
-            for w in &found.warnings {
-                tracing::warn!("{w}");
-            }
-            let files = seed::files_of(&s, found, seeds)?;
-            let checked = files.iter().map(apply::check).collect::<Result<_>>()?;
-            Ok((files, checked))
-        })
+    /// [`Context::discover`] with the seeds, read and checked on threads of their own while
+    /// the command connects: see `reading`.
+    pub fn read_in_background(&self, seeds: bool) -> (Background<reading::Files>, reading::Hint) {
+        reading::start(self.s.clone(), seeds)
     }
 
     pub fn target(&self) -> Result<(Target, Tls)> {

@@ -128,18 +128,22 @@ pub async fn ensure_and_load(db: &Db, t: &TableName, file_key: i64) -> Result<Ve
     load_existing(db, t).await
 }
 
-/// Reads the table when it exists as this pgboot writes it; None when it must be created or
-/// upgraded first ([`ensure_and_load`]). Writes nothing.
-pub async fn load_if_current(db: &Db, t: &TableName) -> Result<Option<Vec<Applied>>> {
-    match shape(db, t).await? {
-        Shape::Current => load_existing(db, t).await.map(Some),
-        Shape::Older(_) | Shape::Missing => Ok(None),
-    }
+/// [`load`], writing nothing, and whether the table is as this pgboot writes it (false: it is
+/// missing or older, and [`ensure_and_load`] must write before a run records anything).
+pub async fn load_and_shape(db: &Db, t: &TableName) -> Result<(Vec<Applied>, bool)> {
+    let s = shape(db, t).await?;
+    let current = matches!(s, Shape::Current);
+    Ok((load_as(db, t, s).await?, current))
 }
 
 /// Reads the table without creating it (status, validate): no table means no history.
 pub async fn load(db: &Db, t: &TableName) -> Result<Vec<Applied>> {
-    match shape(db, t).await? {
+    let s = shape(db, t).await?;
+    load_as(db, t, s).await
+}
+
+async fn load_as(db: &Db, t: &TableName, shape: Shape) -> Result<Vec<Applied>> {
+    match shape {
         Shape::Missing => Ok(Vec::new()),
         Shape::Current => load_existing(db, t).await,
         // An older pgboot's table: the columns it lacks read as NULL.

@@ -12,6 +12,7 @@
 mod compressed;
 mod expand;
 pub mod format;
+mod read;
 pub mod repeat;
 pub mod stream;
 
@@ -322,12 +323,13 @@ fn discover_dir(
 
     let mut migrations: Vec<Migration> = Vec::with_capacity(found.len());
     let mut read_files: Vec<std::path::PathBuf> = Vec::new();
-    let mut last_order: Option<Vec<u64>> = None;
-    let threshold = stream::threshold();
-    for f in found {
+    let mut last_order: Option<&Vec<u64>> = None;
+    // Every file read at once (several threads); the first error in run order wins.
+    let files = read::read_all(dir, &found, vars);
+    for (f, one) in found.iter().zip(files) {
         if let Some(prev) = migrations
             .last()
-            .filter(|_| f.kind != Kind::Repeatable && last_order.as_ref() == Some(&f.order))
+            .filter(|_| f.kind != Kind::Repeatable && last_order == Some(&f.order))
         {
             warnings.push(format!(
                 "{} and {} share version {}; they run in file-name order",
@@ -340,77 +342,10 @@ fn discover_dir(
                     .join(".")
             ));
         }
-        last_order = Some(f.order.clone());
-        // A large versioned file is only summarised here, and read again as it is applied
-        // (`stream`). Repeatable files, seeds and Flyway-named files are always read whole (their
-        // first-line marker and placeholders are checked on the text); so is any file with
-        // another tool's up/down markers (`stream::scan` falls back).
-        let streams = f.kind == Kind::Migrate && f.format != Format::Flyway;
-        let limit = if streams { threshold } else { u64::MAX };
-        let bytes = match stream::load(&f.path, f.compression, limit, f.regular)? {
-            stream::Loaded::Bytes(bytes) => bytes,
-            stream::Loaded::Streamed { checksum, summary } => {
-                migrations.push(Migration {
-                    version: f.version,
-                    version_text: f.version_text,
-                    name: f.stem,
-                    path: f.path,
-                    checksum,
-                    format: f.format,
-                    kind: f.kind,
-                    streamed: Some(summary),
-                    ..Default::default()
-                });
-                continue;
-            }
-        };
-        let text = normalize(&decode(&f.path, bytes)?);
-        let cut = format::cut(&text, f.format).map_err(|e| {
-            Error::Source(format!(
-                "{}:{}: {}; nothing was applied",
-                f.path.display(),
-                e.line,
-                e.message
-            ))
-        })?;
-        let read = |p: &Path| std::fs::read(p);
-        let mut x = expand_from(dir, &f.path, cut.up, cut.first_line, vars, &read)
-            .map_err(Error::Source)?;
-        read_files.extend(x.read);
-        if x.origins.is_empty() && cut.first_line > 1 {
-            x.origins.push(crate::model::Origin {
-                start: 0,
-                file: f.path.clone(),
-                line: cut.first_line,
-                included_from: Vec::new(),
-                copy_data: false,
-            });
-        }
-        let checksum = checksum(&x.sql);
-        let always = repeat::always(&x.sql);
-        if always && f.kind != Kind::Repeatable {
-            return Err(Error::Source(format!(
-                "{}:{}: {}; nothing was applied",
-                f.path.display(),
-                cut.first_line,
-                repeat::ALWAYS_MISPLACED
-            )));
-        }
-        migrations.push(Migration {
-            version: f.version,
-            version_text: f.version_text,
-            name: f.stem,
-            path: f.path,
-            sql: x.sql,
-            checksum,
-            origins: x.origins,
-            variables: x.variables,
-            format: cut.format,
-            no_transaction: cut.no_transaction,
-            kind: f.kind,
-            always,
-            streamed: None,
-        });
+        last_order = Some(&f.order);
+        let one = one?;
+        read_files.extend(one.read);
+        migrations.push(one.migration);
     }
     for (path, why) in skipped {
         let p = normalize_path(&path);
