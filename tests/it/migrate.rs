@@ -386,10 +386,55 @@ fn bad_directories_and_files_exit_2_before_touching_the_database() {
         None,
         "a file ran although a later one cannot be lexed"
     );
-    // Refused before connecting: not even the history table is created.
+    // Refused before anything is written (the files are read while pgboot connects): not even
+    // the history table is created.
     assert_eq!(
         db.one("SELECT to_regclass('pgboot.schema_history')::text"),
         None
+    );
+}
+
+#[test]
+fn only_files_that_will_run_are_checked_and_a_bad_one_stops_the_run_before_any_write() {
+    let db = cluster().create_db("checkpending");
+    // 001 holds a meta-command pgboot refuses; baseline records it without running it.
+    let dir = migrations(&[
+        (
+            "001_old.sql",
+            "\\connect other\nCREATE TABLE old (id int);\n",
+        ),
+        ("002_new.sql", "CREATE TABLE new (id int);\n"),
+    ]);
+    let r = pgboot(
+        &db.url,
+        dir.path(),
+        &["baseline", "--through", "1", "--yes"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    // Recorded with the same checksum, 001 will not run, so it is not checked.
+    let r = pgboot(&db.url, dir.path(), &[]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(
+        db.one("SELECT to_regclass('new')::text").as_deref(),
+        Some("new")
+    );
+    // A pending file pgboot refuses stops the run, with the history table already there:
+    // nothing of the pending files before it is applied or recorded.
+    std::fs::write(dir.path().join("003_ok.sql"), "CREATE TABLE ok (id int);\n").unwrap();
+    std::fs::write(dir.path().join("004_bad.sql"), "SELECT $x$ never closed;\n").unwrap();
+    let r = pgboot(&db.url, dir.path(), &[]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains("004_bad.sql:1:8: unterminated dollar-quoted string"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(db.one("SELECT to_regclass('ok')::text"), None);
+    assert_eq!(
+        db.one("SELECT count(*)::text FROM pgboot.schema_history")
+            .as_deref(),
+        Some("2")
     );
 }
 
