@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scale=${1:-5}
 runs=${2:-3}
-EXTRA_CONF="-c max_wal_size=2GB"
+# fsync and synchronous_commit on, as on any real server (lib.sh turns fsync off by default).
+EXTRA_CONF="-c max_wal_size=2GB -c fsync=on -c synchronous_commit=on ${EXTRA_CONF:-}"
 source bench/lib.sh
 url() { echo "postgres://postgres@127.0.0.1:$port/$1?sslmode=disable"; }
 export PGBOOT_LOG_FORMAT=json PGBOOT_LOG=warn

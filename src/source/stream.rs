@@ -220,8 +220,44 @@ pub struct TextLines {
     offset: usize,
     first: bool,
     eof: bool,
-    sha: Sha256,
+    sha: Hasher,
     bytes: u64,
+}
+
+/// SHA-256 of the text read: on this thread, or on a thread of its own ([`TextLines::hash_aside`]).
+enum Hasher {
+    Here(Sha256),
+    Aside {
+        tx: Option<SyncSender<Vec<u8>>>,
+        handle: Option<std::thread::JoinHandle<Sha256>>,
+        sum: Option<Sha256>,
+    },
+}
+
+impl Hasher {
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Here(sha) => sha.update(data),
+            Hasher::Aside { tx: Some(tx), .. } => {
+                let _ = tx.send(data.to_vec());
+            }
+            Hasher::Aside { .. } => {}
+        }
+    }
+
+    fn finish(&mut self) -> Sha256 {
+        match self {
+            Hasher::Here(sha) => sha.clone(),
+            Hasher::Aside { tx, handle, sum } => {
+                drop(tx.take());
+                if let Some(h) = handle.take() {
+                    // The hashing thread cannot panic (the build aborts on panic anyway).
+                    *sum = h.join().ok();
+                }
+                sum.clone().unwrap_or_default()
+            }
+        }
+    }
 }
 
 impl TextLines {
@@ -241,7 +277,7 @@ impl TextLines {
             offset: 0,
             first: true,
             eof: false,
-            sha: Sha256::new(),
+            sha: Hasher::Here(Sha256::new()),
             bytes: 0,
         })
     }
@@ -318,8 +354,29 @@ impl TextLines {
     }
 
     /// The checksum of everything read (call at the end).
-    pub fn checksum(&self) -> String {
-        super::tagged(self.sha.clone().finalize().as_slice())
+    pub fn checksum(&mut self) -> String {
+        super::tagged(self.sha.finish().finalize().as_slice())
+    }
+
+    /// Hashes on a thread of its own, so that reading and splitting a large file do not wait
+    /// for SHA-256 (the first pass over a dump, before anything runs).
+    fn hash_aside(&mut self) {
+        let (tx, rx) = sync_channel::<Vec<u8>>(16);
+        let spawned = std::thread::Builder::new().spawn(move || {
+            let mut sha = Sha256::new();
+            for block in rx {
+                sha.update(&block);
+            }
+            sha
+        });
+        // No thread: hashing stays here.
+        if let Ok(handle) = spawned {
+            self.sha = Hasher::Aside {
+                tx: Some(tx),
+                handle: Some(handle),
+                sum: None,
+            };
+        }
     }
 }
 
@@ -368,7 +425,7 @@ impl Events {
     }
 
     /// The checksum of the text read so far: the file's, once [`Events::next_event`] returned None.
-    pub fn checksum(&self) -> String {
+    pub fn checksum(&mut self) -> String {
         self.lines.checksum()
     }
 
@@ -402,6 +459,7 @@ pub fn lines_around(path: &Path, line: usize, before: usize) -> Result<(usize, S
 pub fn scan(path: &Path) -> Result<Option<(String, Streamed)>> {
     let mut ev = Events::open(path)?;
     ev.splitter = Splitter::default().counting_rows();
+    ev.lines.hash_aside();
     let mut s = Streamed::default();
     while let Some(e) = ev.next_event()? {
         if ev.directive() {
