@@ -31,6 +31,7 @@ use super::compressed::{decompress_to, read_error, Compression};
 use crate::error::{Error, Result};
 use crate::model::Streamed;
 use crate::sql::{self, Event, MetaAction, Splitter};
+use hash::Hasher;
 
 /// Files whose text is larger than this many bytes are streamed. `PGBOOT_STREAM_THRESHOLD`
 /// (hidden: for tests and benchmarks) changes it.
@@ -224,42 +225,6 @@ pub struct TextLines {
     bytes: u64,
 }
 
-/// SHA-256 of the text read: on this thread, or on a thread of its own ([`TextLines::hash_aside`]).
-enum Hasher {
-    Here(Sha256),
-    Aside {
-        tx: Option<SyncSender<Vec<u8>>>,
-        handle: Option<std::thread::JoinHandle<Sha256>>,
-        sum: Option<Sha256>,
-    },
-}
-
-impl Hasher {
-    fn update(&mut self, data: &[u8]) {
-        match self {
-            Hasher::Here(sha) => sha.update(data),
-            Hasher::Aside { tx: Some(tx), .. } => {
-                let _ = tx.send(data.to_vec());
-            }
-            Hasher::Aside { .. } => {}
-        }
-    }
-
-    fn finish(&mut self) -> Sha256 {
-        match self {
-            Hasher::Here(sha) => sha.clone(),
-            Hasher::Aside { tx, handle, sum } => {
-                drop(tx.take());
-                if let Some(h) = handle.take() {
-                    // The hashing thread cannot panic (the build aborts on panic anyway).
-                    *sum = h.join().ok();
-                }
-                sum.clone().unwrap_or_default()
-            }
-        }
-    }
-}
-
 impl TextLines {
     pub fn open(path: &Path) -> Result<TextLines> {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
@@ -361,22 +326,7 @@ impl TextLines {
     /// Hashes on a thread of its own, so that reading and splitting a large file do not wait
     /// for SHA-256 (the first pass over a dump, before anything runs).
     fn hash_aside(&mut self) {
-        let (tx, rx) = sync_channel::<Vec<u8>>(16);
-        let spawned = std::thread::Builder::new().spawn(move || {
-            let mut sha = Sha256::new();
-            for block in rx {
-                sha.update(&block);
-            }
-            sha
-        });
-        // No thread: hashing stays here.
-        if let Ok(handle) = spawned {
-            self.sha = Hasher::Aside {
-                tx: Some(tx),
-                handle: Some(handle),
-                sum: None,
-            };
-        }
+        self.sha = Hasher::aside();
     }
 }
 
@@ -496,6 +446,8 @@ pub fn scan(path: &Path) -> Result<Option<(String, Streamed)>> {
     s.bytes = ev.bytes();
     Ok(Some((ev.checksum(), s)))
 }
+
+mod hash;
 
 #[cfg(test)]
 mod tests;
