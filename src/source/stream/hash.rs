@@ -4,7 +4,7 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 
 use sha2::{Digest, Sha256};
 
-/// SHA-256 of the text read: on this thread, or on a thread of its own ([`TextLines::hash_aside`]).
+/// SHA-256 of the text read: on this thread, or on a thread of its own (the first pass).
 pub(super) enum Hasher {
     Here(Sha256),
     Aside {
