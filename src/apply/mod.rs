@@ -243,6 +243,17 @@ fn guard_error(e: &tokio_postgres::Error, m: &Migration) -> Option<Error> {
     }))
 }
 
+/// The end of a transactional file sent in several round trips: its history row, COMMIT and
+/// the session reset (`history::guard::file_suffix`).
+async fn commit_file(db: &Db, table: &TableName, m: &Migration, g: &Guard) -> Result<()> {
+    let end = history::guard::file_suffix(table, m, g);
+    if let Err(e) = db.client.batch_execute(&end).await {
+        rollback(db).await;
+        return Err(Error::db(format!("recording {}", m.name), e));
+    }
+    Ok(())
+}
+
 /// Ends a failed transaction, if one is open. Its "no transaction in progress" warning (a
 /// syntax error fails the whole batch before BEGIN runs) is not the migration's, so it is not logged.
 async fn rollback(db: &Db) {

@@ -17,11 +17,10 @@ use tokio_postgres::CopyInSink;
 use super::{copy, failure, guard_error, log_status_rows, rollback, Prepared};
 use crate::config::TableName;
 use crate::error::{Error, Result};
-use crate::history::{guard, sql::insert_sql, sql::Kind};
+use crate::history::guard;
 use crate::lock::Guard;
 use crate::model::{Migration, MigrationFailure};
 use crate::pg::db::Db;
-use crate::pg::session::AS_CONNECTING_USER;
 use crate::pg::shutdown::Shutdown;
 use crate::source::stream::{lines_around, Events};
 use crate::sql::{Event, MetaAction};
@@ -49,13 +48,7 @@ pub(super) async fn run(
         rollback(db).await;
         return Err(e);
     }
-    let row = insert_sql(table, m, true, true, None, Kind::Migrate);
-    let end = format!("{AS_CONNECTING_USER}{row};\nCOMMIT;\n{}", g.reset);
-    if let Err(e) = db.client.batch_execute(&end).await {
-        rollback(db).await;
-        return Err(Error::db(format!("recording {}", m.name), e));
-    }
-    Ok(())
+    super::commit_file(db, table, m, g).await
 }
 
 /// SQL pieces gathered into one query: its text and the file (line, column) where it starts.

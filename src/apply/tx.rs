@@ -8,10 +8,9 @@ use super::{
 };
 use crate::config::TableName;
 use crate::error::{Error, Result};
-use crate::history::{self, guard, sql::insert_sql, sql::Kind};
+use crate::history::{self, guard};
 use crate::lock::Guard;
 use crate::pg::db::Db;
-use crate::pg::session::AS_CONNECTING_USER;
 use crate::pg::shutdown::Shutdown;
 use crate::sql;
 
@@ -33,13 +32,9 @@ pub(super) async fn run(
         return segmented(db, table, p, g, shutdown).await;
     }
     let prefix = guard::file_prefix(table, m, g);
-    let row = insert_sql(table, m, true, true, None, Kind::Migrate);
     let text = psql::sendable(&m.sql, &p.analysis.pieces);
     // The history row as the connecting user; after COMMIT, the file's session changes undone.
-    let batch = format!(
-        "{prefix}{text}\n;\n{AS_CONNECTING_USER}{row};\nCOMMIT;\n{}",
-        g.reset
-    );
+    let batch = format!("{prefix}{text}\n;\n{}", guard::file_suffix(table, m, g));
     let e = match db.client.simple_query(&batch).await {
         Ok(msgs) => {
             log_status_rows(&m.name, &msgs);
@@ -130,13 +125,7 @@ async fn segmented(
         }
         return Err(err);
     }
-    let row = insert_sql(table, m, true, true, None, Kind::Migrate);
-    let end = format!("{AS_CONNECTING_USER}{row};\nCOMMIT;\n{}", g.reset);
-    if let Err(e) = db.client.batch_execute(&end).await {
-        rollback(db).await;
-        return Err(Error::db(format!("recording {}", m.name), e));
-    }
-    Ok(())
+    super::commit_file(db, table, m, g).await
 }
 
 /// A file with its own BEGIN/COMMIT: the checks first, in a transaction of their own.

@@ -84,6 +84,13 @@ pub fn file_prefix(t: &TableName, m: &Migration, g: &Guard) -> String {
     )
 }
 
+/// After a transactional file's body, in its transaction: its history row, written as the
+/// connecting user, the COMMIT, then the reset that undoes what the file set in the session.
+pub fn file_suffix(t: &TableName, m: &Migration, g: &Guard) -> String {
+    let row = super::sql::insert_sql(t, m, true, true, None, super::sql::Kind::Migrate);
+    format!("{AS_CONNECTING_USER}{row};\nCOMMIT;\n{}", g.reset)
+}
+
 /// A claim's first half, in a transaction it leaves open under the file lock: one row with
 /// the lock check and the file's history row, if any (see [`ClaimState`]).
 pub fn claim_state_sql(t: &TableName, m: &Migration, g: &Guard) -> String {
