@@ -176,10 +176,20 @@ pub fn status(history: &[Applied], all: &[Migration]) -> Vec<StatusRow> {
         rows.extend(kept.map(|a| row_without_file(a, State::Applied)));
     }
     rows.sort_by(|x, y| {
-        let key = |r: &StatusRow| (repeatable::kind_order(r.kind), r.version);
+        let key = |r: &StatusRow| (repeatable::kind_order(r.kind), run_order(r));
         (key(x), &x.name).cmp(&(key(y), &y.name))
     });
     rows
+}
+
+/// A status row's place in the run: a Flyway name's dotted version (`V1.10__x` after
+/// `V1.2__y`), otherwise its version number. Rows without a file have only their name.
+fn run_order(r: &StatusRow) -> Vec<u64> {
+    r.name
+        .strip_prefix(['V', 'v'])
+        .and_then(|rest| rest.split_once("__"))
+        .and_then(|(v, _)| crate::source::format::version_parts(v))
+        .unwrap_or_else(|| vec![u64::try_from(r.version).unwrap_or(0)])
 }
 
 /// A repeatable file or a seed: its state and whether the next migrate applies it.
@@ -331,6 +341,30 @@ mod tests {
             ["002_late"]
         );
         assert_eq!(p.out_of_order, ["002_late"]);
+    }
+
+    #[test]
+    fn status_orders_dotted_flyway_versions_as_they_run() {
+        let m = |name: &str, version: i64| Migration {
+            version,
+            name: name.into(),
+            path: format!("{name}.sql").into(),
+            checksum: "c".into(),
+            ..Default::default()
+        };
+        let files = [
+            m("V1__init", 1),
+            m("V1.1__add", 1),
+            m("V1.2__b", 1),
+            m("V1.10__c", 1),
+            m("V2__d", 2),
+        ];
+        let rows = status(&[], &files);
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["V1__init", "V1.1__add", "V1.2__b", "V1.10__c", "V2__d"]
+        );
     }
 
     #[test]
