@@ -7,6 +7,8 @@ use tokio::sync::oneshot;
 use crate::error::{Error, Result};
 
 pub struct Background<T> {
+    /// What the work is, for its errors.
+    what: &'static str,
     state: State<T>,
 }
 
@@ -26,24 +28,20 @@ impl<T: Send + 'static> Background<T> {
             Ok(_) => State::Running(rx),
             Err(e) => State::Done(Err(Error::internal(what, e))),
         };
-        Background { state }
+        Background { what, state }
     }
 
     async fn settle(&mut self) {
         if let State::Running(rx) = &mut self.state {
+            let what = self.what;
             let r = rx.await.unwrap_or_else(|_| {
                 Err(Error::internal(
-                    "reading the migration files",
+                    what,
                     std::io::Error::other("the thread ended without a result"),
                 ))
             });
             self.state = State::Done(r);
         }
-    }
-
-    /// Whether the work has not finished yet (for the logs).
-    pub fn is_running(&self) -> bool {
-        matches!(&self.state, State::Running(rx) if rx.is_empty())
     }
 
     /// Waits for the work; its error, if it failed (the value waits for [`Background::value`]).
@@ -72,7 +70,7 @@ impl<T: Send + 'static> Background<T> {
         match std::mem::replace(&mut self.state, State::Taken) {
             State::Done(r) => r,
             State::Running(_) | State::Taken => Err(Error::internal(
-                "reading the migration files",
+                self.what,
                 std::io::Error::other("its result was already taken"),
             )),
         }

@@ -5,7 +5,7 @@
 //! files lexes none. What a run reports does not depend on that timing: only the pending
 //! files' checks count ([`Files::prepare`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -15,8 +15,8 @@ use crate::config::Settings;
 use crate::error::Result;
 use crate::model::{Applied, Migration};
 
-/// What the history says is applied: (name, checksum) of every successful row.
-type Recorded = HashSet<(String, String)>;
+/// What the history says is applied: name to checksum, for every successful row.
+type Recorded = HashMap<String, String>;
 
 pub struct Files {
     pub migrations: Vec<Migration>,
@@ -53,7 +53,8 @@ pub fn start(s: Settings, seeds: bool) -> (Background<Files>, Hint) {
             !m.always
                 && recorded
                     .as_ref()
-                    .is_some_and(|r| r.contains(&(m.name.clone(), m.checksum.clone())))
+                    .and_then(|r| r.get(&m.name))
+                    .is_some_and(|sum| *sum == m.checksum)
         };
         let checked = crate::par::map(&migrations, |m| (!skip(m)).then(|| apply::check(m)));
         let ms = started.elapsed().as_millis() as u64;
